@@ -1,0 +1,48 @@
+"""The catalogue of exercises: the package's own, or a directory an operator names."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from grader.errors import ExerciseNotFound, GraderError
+from grader.exercise import Exercise
+
+#: Environment variable naming a directory of exercises to use instead of the shipped ones.
+EXERCISES_ENV = "GRADER_EXERCISES_DIR"
+
+
+def default_exercises_dir() -> Path:
+    """The exercises shipped with the package."""
+    import exercises
+
+    return Path(exercises.__file__).resolve().parent
+
+
+class Catalogue:
+    """Exercises found in one directory, one sub-folder each, loaded lazily and validated."""
+
+    def __init__(self, root: Path | None = None) -> None:
+        env = os.environ.get(EXERCISES_ENV)
+        self.root = (root or (Path(env) if env else default_exercises_dir())).resolve()
+        if not self.root.is_dir():
+            raise GraderError(f"exercise directory not found: {self.root}")
+        self._cache: dict[str, Exercise] = {}
+
+    def slugs(self) -> list[str]:
+        """The slugs of every exercise folder, sorted."""
+        return sorted(
+            p.name for p in self.root.iterdir() if (p / "exercise.toml").is_file()
+        )
+
+    def get(self, slug: str) -> Exercise:
+        """The exercise called ``slug``; ``ExerciseNotFound`` if there is none."""
+        if slug not in self._cache:
+            if slug not in self.slugs():
+                raise ExerciseNotFound(slug, self.slugs())
+            self._cache[slug] = Exercise(self.root / slug)
+        return self._cache[slug]
+
+    def all(self) -> list[Exercise]:
+        """Every exercise, sorted by slug."""
+        return [self.get(slug) for slug in self.slugs()]

@@ -1,0 +1,104 @@
+"""Commands that grade: ``grade``, ``validate`` and ``schema``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import Progress
+
+from grader.catalogue import Catalogue
+from grader.cli.exercises import ExercisesDir
+from grader.cli.output import console, error, print_report, stdout_is_terminal, table
+from grader.grading import grade as grade_submission
+from grader.public import to_public
+from grader.report import report_schema
+from grader.runners import SandboxChoice, make_runner
+from grader.submission import from_path
+from grader.validation import Check, validate_exercise
+
+
+class Format(StrEnum):
+    """Output formats of ``grader grade``."""
+
+    TEXT = "text"
+    JSON = "json"
+
+
+SandboxOption = Annotated[
+    SandboxChoice,
+    typer.Option("--sandbox", envvar="GRADER_SANDBOX",
+                 help="Where the submission runs: auto (Docker if available, else a process "
+                      "sandbox), docker, process, or none (direct mode, trusted code only)."),
+]
+
+
+def grade(
+    slug: str,
+    path: Annotated[Path, typer.Argument(help="The module file, or a folder holding it.")],
+    output_format: Annotated[Format, typer.Option("--format", "-f")] = Format.TEXT,
+    sandbox: SandboxOption = SandboxChoice.AUTO,
+    full: Annotated[bool, typer.Option(help="Show grader-only detail (for exercise authors).")] = False,
+    exercises: ExercisesDir = None,
+) -> None:
+    """Grade a submission against the exercise's hidden suite (exit 0 only when it passes)."""
+    exercise = Catalogue(exercises).get(slug)
+    runner, warning = make_runner(sandbox)
+    if warning:
+        error(warning) if stdout_is_terminal() else print(f"warning: {warning}", file=sys.stderr)
+    report = grade_submission(exercise, from_path(path, exercise.meta.module), runner)
+    public = to_public(report, exercise.meta.visibility, exercise.meta.canary)
+    if output_format is Format.JSON:
+        print((report if full else public).model_dump_json(indent=2))
+    else:
+        print_report(public)
+        if full:
+            for test in report.tests:
+                if test.detail:
+                    console().print(f"\n[bold]{test.name}[/]")
+                    console().print(test.detail, markup=False)
+    raise typer.Exit(0 if report.passed else 1)
+
+
+def validate(
+    slugs: Annotated[list[str] | None, typer.Argument(help="Exercises to check (default: all).")] = None,
+    runs: Annotated[int, typer.Option(min=1, help="How many times the reference must pass.")] = 5,
+    sandbox: SandboxOption = SandboxChoice.NONE,
+    exercises: ExercisesDir = None,
+) -> None:
+    """Prove hidden suites exact: reference always 100%, stub 0, every mutant below 100%."""
+    catalogue = Catalogue(exercises)
+    chosen = [catalogue.get(slug) for slug in (slugs or catalogue.slugs())]
+    checks: list[Check] = []
+    with Progress(transient=True, disable=not stdout_is_terminal()) as progress:
+        for exercise in chosen:
+            task = progress.add_task(f"validating {exercise.slug}", total=None)
+            result = validate_exercise(
+                exercise, lambda: make_runner(sandbox)[0], runs=runs,
+                progress=lambda check, t=task: progress.advance(t))
+            checks += result.checks
+            progress.remove_task(task)
+    table("Validation", ["exercise", "check", "expected", "result", "ok"],
+          [[c.exercise, c.subject, c.expected, c.result, "ok" if c.ok else "FAIL"] for c in checks])
+    failed = [c for c in checks if not c.ok]
+    summary = f"{len(checks) - len(failed)}/{len(checks)} checks passed"
+    console().print(summary if not failed else f"[bold red]{summary}[/]")
+    raise typer.Exit(1 if failed else 0)
+
+
+def schema(
+    public: Annotated[bool, typer.Option(help="The public (candidate) report's schema.")] = False,
+) -> None:
+    """Print the JSON Schema of the grading report."""
+    print(json.dumps(report_schema(public), indent=2))
+
+
+def register(app: typer.Typer) -> None:
+    """Add these commands to ``app``."""
+    app.command()(grade)
+    app.command()(validate)
+    app.command()(schema)

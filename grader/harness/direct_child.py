@@ -1,0 +1,100 @@
+"""Child process of direct mode: import the submission, then run the hidden suite under pytest.
+
+Invoked as ``python -m grader.harness.direct_child SPEC.json``. Every record goes to the results
+file as one JSON line, flushed at once, so the parent can follow progress and survive our death.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Any, TextIO
+
+import pytest
+
+from grader.harness.plugin import HarnessPlugin
+from grader.testkit import Kit
+
+
+def _writer(stream: TextIO) -> Any:
+    """A sink that writes one flushed JSON line per record."""
+
+    def sink(record: dict[str, Any]) -> None:
+        stream.write(json.dumps(record, default=repr) + "\n")
+        stream.flush()
+
+    return sink
+
+
+def _import_submission(directory: str, module: str) -> Any:
+    """Import the submission module from its directory, first on the path."""
+    sys.path.insert(0, directory)
+    return importlib.import_module(module)
+
+
+def _import_error(exc: BaseException, module: str) -> dict[str, Any]:
+    """Describe an import failure, naming the submission's line where there is one."""
+    line = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if Path(frame.filename).name == f"{module}.py":
+            line = frame.lineno
+    if isinstance(exc, SyntaxError):
+        line = exc.lineno
+    return {"event": "import_error", "type": type(exc).__name__,
+            "message": str(exc)[:300], "line": line}
+
+
+def _no_subject() -> Any:
+    """Collection never needs the submission."""
+    raise RuntimeError("no submission while collecting")
+
+
+def _pytest_args(spec: dict[str, Any]) -> list[str]:
+    """Arguments that isolate the hidden suite from any ini file or conftest around it."""
+    args = [
+        spec["hidden_dir"], "-q", "-p", "no:cacheprovider",
+        "-c", spec["ini"], "--rootdir", spec["hidden_dir"], "--confcutdir", spec["hidden_dir"],
+    ]
+    for nodeid in spec.get("deselect", []):
+        args += ["--deselect", nodeid]
+    return args
+
+
+def _quiet_pytest(args: list[str], plugin: HarnessPlugin) -> int:
+    """Run pytest with its terminal report discarded: records go through the plugin only."""
+    real_stdout = sys.stdout
+    with open(os.devnull, "w", encoding="utf-8") as devnull:
+        sys.stdout = devnull
+        try:
+            return int(pytest.main(args, plugins=[plugin]))
+        finally:
+            sys.stdout = real_stdout
+
+
+def main(spec_path: str) -> int:
+    """Run one direct-mode pass as the spec describes; the exit code is informative only."""
+    spec = json.loads(Path(spec_path).read_text())
+    with open(spec["results"], "a", encoding="utf-8") as stream:
+        sink = _writer(stream)
+        if spec.get("collect_only"):
+            plugin = HarnessPlugin(subject=_no_subject, kit=Kit, sink=sink)
+            return _quiet_pytest([*_pytest_args(spec), "--collect-only"], plugin)
+        try:
+            module = _import_submission(spec["submission_dir"], spec["module"])
+        except BaseException as exc:  # noqa: BLE001 - whatever the import does is data
+            sink(_import_error(exc, spec["module"]))
+            return 3
+        sink({"event": "imported"})
+        plugin = HarnessPlugin(subject=lambda: module, kit=Kit, sink=sink)
+        code = _quiet_pytest(_pytest_args(spec), plugin)
+        sink({"event": "finished", "exit_code": int(code)})
+        return 0
+
+
+if __name__ == "__main__":
+    os.environ.pop("PYTEST_ADDOPTS", None)
+    sys.exit(main(sys.argv[1]))

@@ -1,0 +1,125 @@
+"""The pytest plugin that serves hidden tests their fixtures and records each test's outcome.
+
+Outcomes are collected through hooks and handed to a sink as plain dicts, never parsed from
+terminal output, so nothing a submission prints can change what is recorded.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from grader.testkit import Kit
+
+Sink = Callable[[dict[str, Any]], None]
+
+#: How much of a submission's exception message reaches a report.
+MESSAGE_LIMIT = 300
+
+#: How much of a submission's output during one test is kept.
+OUTPUT_LIMIT = 4000
+
+
+def first_line(text: str | None) -> str:
+    """The first non-empty line of a docstring, or an empty string."""
+    for line in (text or "").strip().splitlines():
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+def classify_failure(excinfo: pytest.ExceptionInfo[BaseException]) -> tuple[str, str]:
+    """Split a failure into a kind and a message that is safe to show a candidate.
+
+    Assertion failures hide their values (they would reveal expected results); an exception
+    the submission raised is reported by type and its own message.
+    """
+    exc = excinfo.value
+    if isinstance(exc, AssertionError | pytest.fail.Exception):
+        return "assertion", "assertion failed"
+    text = str(exc).strip().replace("\n", " ")
+    if len(text) > MESSAGE_LIMIT:
+        text = text[:MESSAGE_LIMIT] + "..."
+    name = getattr(type(exc), "__name__", "Exception")
+    return "exception", f"{name}: {text}" if text else name
+
+
+class HarnessPlugin:
+    """Provides ``subject`` and ``kit`` fixtures and streams per-test records to a sink."""
+
+    def __init__(self, subject: Callable[[], Any], kit: Callable[[], Any], sink: Sink) -> None:
+        self._make_subject = subject
+        self._make_kit = kit
+        self._sink = sink
+        self._records: dict[str, dict[str, Any]] = {}
+        self._started: dict[str, float] = {}
+        self._subject: Any = None
+
+    @pytest.fixture
+    def subject(self) -> Any:
+        """The submission's module (a proxy of it in isolated mode)."""
+        if self._subject is None:
+            self._subject = self._make_subject()
+        return self._subject
+
+    @pytest.fixture
+    def kit(self) -> Iterator[Kit]:
+        """The test kit: fake clocks, scripts, gates and batch helpers."""
+        yield self._make_kit()
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        """Declare the marker hidden tests use for their scoring category."""
+        config.addinivalue_line("markers", "category(name): the scoring category of a test")
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        """Announce every collected test with its category and hint, before any runs."""
+        tests = []
+        for item in items:
+            marker = item.get_closest_marker("category")
+            category = str(marker.args[0]) if marker and marker.args else ""
+            doc = getattr(getattr(item, "function", None), "__doc__", None)
+            tests.append(
+                {"nodeid": item.nodeid, "name": item.name, "category": category,
+                 "hint": first_line(doc)}
+            )
+        self._sink({"event": "collected", "tests": tests})
+
+    def pytest_runtest_logstart(self, nodeid: str, location: object) -> None:
+        """Mark a test as started, so a parent that must kill us knows which one hung."""
+        self._started[nodeid] = time.monotonic()
+        self._records[nodeid] = {"status": "passed", "kind": "", "message": "", "detail": ""}
+        self._sink({"event": "start", "nodeid": nodeid})
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Iterator[None]:
+        """Classify the failure of each phase while the exception is still at hand."""
+        report: pytest.TestReport = yield  # type: ignore[misc]
+        record = self._records.get(item.nodeid)
+        if record is not None and report.failed and call.excinfo is not None:
+            if record["status"] == "passed":
+                kind, message = classify_failure(call.excinfo)
+                record.update(
+                    status="failed" if call.when == "call" else "error",
+                    kind=kind, message=message,
+                    detail=str(report.longreprtext)[-4000:],
+                )
+        elif record is not None and report.skipped and call.when != "teardown":
+            record.update(status="skipped", kind="skipped", message="skipped")
+        return report  # type: ignore[return-value]
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Keep what the submission printed during the test, apart from our records."""
+        record = self._records.get(report.nodeid)
+        if record is not None and report.when == "call":
+            record["output"] = (report.capstdout + report.capstderr)[-OUTPUT_LIMIT:]
+
+    def pytest_runtest_logfinish(self, nodeid: str, location: object) -> None:
+        """Emit the finished test's record."""
+        record = self._records.pop(nodeid, {"status": "error", "message": "no report"})
+        duration = time.monotonic() - self._started.pop(nodeid, time.monotonic())
+        self._sink({"event": "end", "nodeid": nodeid, "duration": round(duration, 6), **record})

@@ -1,0 +1,23 @@
+"""The test kit hidden tests use to drive a submission: fake time, scripts, gates, probes."""
+
+from .kit import Kit
+from .local import (
+    ComparisonCounter,
+    CountingKey,
+    FakeClock,
+    FakeSleep,
+    Gate,
+    Script,
+    ThreadGroup,
+)
+
+__all__ = [
+    "ComparisonCounter",
+    "CountingKey",
+    "FakeClock",
+    "FakeSleep",
+    "Gate",
+    "Kit",
+    "Script",
+    "ThreadGroup",
+]
