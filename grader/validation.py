@@ -14,7 +14,7 @@ from pathlib import Path
 
 from grader.exercise import Exercise
 from grader.grading import grade, suite_tests
-from grader.harness.direct import child_env
+from grader.harness.supervisor import child_env
 from grader.harness.runner import SuiteRunner
 from grader.report import RunStatus
 from grader.submission import from_path

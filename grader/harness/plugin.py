@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 
@@ -21,6 +21,16 @@ MESSAGE_LIMIT = 300
 
 #: How much of a submission's output during one test is kept.
 OUTPUT_LIMIT = 4000
+
+
+class TestSession(Protocol):
+    """Per-test hooks of a mode that needs them (isolated mode sets call deadlines)."""
+
+    def begin_test(self) -> None:
+        """A test is about to start."""
+
+    def end_test(self) -> None:
+        """The test has finished."""
 
 
 def first_line(text: str | None) -> str:
@@ -38,6 +48,9 @@ def classify_failure(excinfo: pytest.ExceptionInfo[BaseException]) -> tuple[str,
     the submission raised is reported by type and its own message.
     """
     exc = excinfo.value
+    status = getattr(exc, "report_status", None)
+    if isinstance(status, str):  # the bridge says how the call into the submission failed
+        return status, str(getattr(exc, "report_message", exc))
     if isinstance(exc, AssertionError | pytest.fail.Exception):
         return "assertion", "assertion failed"
     text = str(exc).strip().replace("\n", " ")
@@ -50,7 +63,9 @@ def classify_failure(excinfo: pytest.ExceptionInfo[BaseException]) -> tuple[str,
 class HarnessPlugin:
     """Provides ``subject`` and ``kit`` fixtures and streams per-test records to a sink."""
 
-    def __init__(self, subject: Callable[[], Any], kit: Callable[[], Any], sink: Sink) -> None:
+    def __init__(self, subject: Callable[[], Any], kit: Callable[[], Any], sink: Sink,
+                 session: TestSession | None = None) -> None:
+        self._session = session
         self._make_subject = subject
         self._make_kit = kit
         self._sink = sink
@@ -92,6 +107,8 @@ class HarnessPlugin:
         self._started[nodeid] = time.monotonic()
         self._records[nodeid] = {"status": "passed", "kind": "", "message": "", "detail": ""}
         self._sink({"event": "start", "nodeid": nodeid})
+        if self._session is not None:
+            self._session.begin_test()
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
@@ -103,9 +120,10 @@ class HarnessPlugin:
         if record is not None and report.failed and call.excinfo is not None:
             if record["status"] == "passed":
                 kind, message = classify_failure(call.excinfo)
+                status = kind if kind in ("timeout", "error", "failed") else (
+                    "failed" if call.when == "call" else "error")
                 record.update(
-                    status="failed" if call.when == "call" else "error",
-                    kind=kind, message=message,
+                    status=status, kind=kind, message=message,
                     detail=str(report.longreprtext)[-4000:],
                 )
         elif record is not None and report.skipped and call.when != "teardown":
@@ -120,6 +138,8 @@ class HarnessPlugin:
 
     def pytest_runtest_logfinish(self, nodeid: str, location: object) -> None:
         """Emit the finished test's record."""
+        if self._session is not None:
+            self._session.end_test()
         record = self._records.pop(nodeid, {"status": "error", "message": "no report"})
         duration = time.monotonic() - self._started.pop(nodeid, time.monotonic())
         self._sink({"event": "end", "nodeid": nodeid, "duration": round(duration, 6), **record})

@@ -1,8 +1,12 @@
-"""Direct mode: the hidden suite and the submission share a child process (trusted code only).
+"""The parent side of a grading run: start the harness child and supervise it.
 
 The parent follows the child's JSON-lines records, so it always knows which test is running:
 a test that overruns its limit is killed and marked ``timeout``, a child that dies fails the
 test in progress, and in both cases a fresh child carries on with the tests still to run.
+
+In direct mode the submission shares the child (trusted code only). In isolated mode the child
+keeps the submission in a sandbox and enforces per-call deadlines itself; the limits here are
+a backstop.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from grader.errors import ExerciseInvalid
+from grader.errors import ExerciseInvalid, SandboxUnavailable
 from grader.exercise import Exercise
 from grader.harness.runner import SuiteOutcome
 from grader.report import TestStatus
@@ -65,7 +69,7 @@ def collect_suite(exercise: Exercise) -> list[TestRecord]:
         results = Path(tmp) / "collect.jsonl"
         spec = _write_spec(Path(tmp), exercise, results=str(results), collect_only=True)
         proc = subprocess.run(
-            [sys.executable, "-m", "grader.harness.direct_child", str(spec)],
+            [sys.executable, "-m", "grader.harness.child", str(spec)],
             env=child_env(), cwd=tmp, capture_output=True, timeout=120, check=False,
         )
         records, _ = _read_records(results, 0)
@@ -92,10 +96,38 @@ def _check_categories(exercise: Exercise, tests: list[TestRecord]) -> None:
         raise ExerciseInvalid(f"{exercise.slug}: hidden test names must be unique")
 
 
-class DirectRunner:
-    """Runs the hidden suite in a child process next to the submission. Trusted code only."""
+#: Extra time the parent allows an isolated test before it kills the whole child.
+ISOLATED_GRACE = 20.0
+#: How long an isolated child may take to start the sandbox and import the submission.
+ISOLATED_IMPORT = 15.0
 
-    mode = "direct"
+
+class ChildRunner:
+    """Runs the hidden suite in a supervised child process, directly or isolated."""
+
+    def __init__(self, backend: str | None = None, image: str | None = None) -> None:
+        self.backend = backend
+        self.image = image
+        self.mode = "isolated" if backend else "direct"
+
+    def _mode_spec(self, exercise: Exercise) -> dict[str, Any]:
+        """What the child needs to know about the mode."""
+        limits = exercise.meta.limits
+        if not self.backend:
+            return {"mode": "direct"}
+        return {
+            "mode": "isolated", "backend": self.backend, "image": self.image,
+            "test_timeout": limits.test_timeout, "import_timeout": ISOLATED_IMPORT,
+            "limits": {"wall_timeout": limits.run_timeout + 60, "cpu_seconds": int(limits.run_timeout) + 60,
+                       "pids": 128, "output_bytes": 64 * 2**20},
+        }
+
+    def _limits(self, exercise: Exercise) -> tuple[float, float]:
+        """(per-test backstop, import backstop) in seconds."""
+        test_timeout = exercise.meta.limits.test_timeout
+        if self.backend:
+            return test_timeout + ISOLATED_GRACE, ISOLATED_IMPORT + ISOLATED_GRACE
+        return test_timeout, max(5.0, test_timeout)
 
     def run(self, exercise: Exercise, submission_dir: Path, tests: list[TestRecord]) -> SuiteOutcome:
         """Run every test, restarting the child after a hang or a crash, within the run limit."""
@@ -107,7 +139,7 @@ class DirectRunner:
             workdir = Path(tmp)
             while pending and not outcome.error and not outcome.timed_out:
                 progressed = self._one_child(exercise, submission_dir, workdir, pending,
-                                             outcome, deadline, limits.test_timeout)
+                                             outcome, deadline)
                 if not progressed:
                     break
         reason = outcome.error or (
@@ -120,17 +152,18 @@ class DirectRunner:
 
     def _one_child(self, exercise: Exercise, submission_dir: Path, workdir: Path,
                    pending: dict[str, TestRecord], outcome: SuiteOutcome,
-                   deadline: float, test_timeout: float) -> bool:
+                   deadline: float) -> bool:
         """Run one child over the pending tests; ``True`` if it settled at least one test."""
         done_before = len(pending)
         results = workdir / f"results-{time.monotonic_ns()}.jsonl"
+        test_timeout, import_limit = self._limits(exercise)
         spec = _write_spec(workdir, exercise, results=str(results),
-                           submission_dir=str(submission_dir),
+                           submission_dir=str(submission_dir), **self._mode_spec(exercise),
                            deselect=[t.nodeid for t in outcome.records if t.nodeid not in pending])
         log = (workdir / "output.log").open("ab+")
         proc = subprocess.Popen(
-            [sys.executable, "-m", "grader.harness.direct_child", str(spec)],
-            env=child_env(), cwd=submission_dir, stdin=subprocess.DEVNULL,
+            [sys.executable, "-m", "grader.harness.child", str(spec)],
+            env=child_env(), cwd=workdir, stdin=subprocess.DEVNULL,
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         offset, current, started, imported = 0, None, time.monotonic(), False
@@ -142,6 +175,14 @@ class DirectRunner:
                     event = rec["event"]
                     if event == "imported":
                         imported = True
+                        outcome.sandbox = rec.get("sandbox")
+                    elif event == "sandbox_error":
+                        raise SandboxUnavailable(rec["message"])
+                    elif event == "import_failure":
+                        outcome.error = rec["message"]
+                        outcome.timed_out = rec["status"] == "timeout"
+                    elif event == "output":
+                        outcome.output += rec.get("text", "")
                     elif event == "import_error":
                         line = f" (line {rec['line']})" if rec.get("line") else ""
                         outcome.error = f"importing the submission failed{line}: {rec['type']}: {rec['message']}"
@@ -158,9 +199,8 @@ class DirectRunner:
                             f"timed out after {test_timeout:g} s")
                     current = None
                     break
-                if not imported and not outcome.error and now - started > _import_limit(test_timeout):
-                    outcome.error = (f"importing the submission took longer than "
-                                     f"{_import_limit(test_timeout):g} s")
+                if not imported and not outcome.error and now - started > import_limit:
+                    outcome.error = f"importing the submission took longer than {import_limit:g} s"
                     outcome.timed_out = True
                     break
                 if now > deadline:
@@ -171,8 +211,11 @@ class DirectRunner:
                     break
                 time.sleep(_POLL)
         finally:
+            killed = proc.poll() is None
             _kill_group(proc)
             log.close()
+            if killed and self.backend == "docker":
+                _reap_docker()
         code = proc.returncode
         if current is not None and current in pending:
             _finish(pending.pop(current), TestStatus.ERROR,
@@ -183,9 +226,21 @@ class DirectRunner:
         return len(pending) < done_before
 
 
-def _import_limit(test_timeout: float) -> float:
-    """How long importing the submission may take."""
-    return max(5.0, test_timeout)
+def _reap_docker() -> None:
+    """Remove containers a killed child could not remove itself."""
+    import docker
+
+    from sandbox.reaper import reap
+
+    try:
+        reap(docker.APIClient())
+    except docker.errors.DockerException:
+        pass  # the daemon is gone too; the next backend start reaps
+
+
+def DirectRunner() -> ChildRunner:  # noqa: N802 - reads as the class it stands for
+    """A runner for direct mode: trusted code only."""
+    return ChildRunner()
 
 
 def _apply(record: TestRecord, rec: dict[str, Any], outcome: SuiteOutcome) -> None:

@@ -1,7 +1,9 @@
-"""Child process of direct mode: import the submission, then run the hidden suite under pytest.
+"""The harness child process: run the hidden suite under pytest against one submission.
 
-Invoked as ``python -m grader.harness.direct_child SPEC.json``. Every record goes to the results
-file as one JSON line, flushed at once, so the parent can follow progress and survive our death.
+Invoked as ``python -m grader.harness.child SPEC.json``. In *direct* mode the submission is
+imported here; in *isolated* mode it runs in a sandbox under the subject server and the tests
+see proxies. Every record goes to the results file as one flushed JSON line, so the parent
+can follow progress and survive our death.
 """
 
 from __future__ import annotations
@@ -11,16 +13,19 @@ import json
 import os
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
 import pytest
 
-from grader.harness.plugin import HarnessPlugin
+from grader.harness.plugin import HarnessPlugin, TestSession
 from grader.testkit import Kit
 
+Sink = Callable[[dict[str, Any]], None]
 
-def _writer(stream: TextIO) -> Any:
+
+def _writer(stream: TextIO) -> Sink:
     """A sink that writes one flushed JSON line per record."""
 
     def sink(record: dict[str, Any]) -> None:
@@ -30,20 +35,12 @@ def _writer(stream: TextIO) -> Any:
     return sink
 
 
-def _import_submission(directory: str, module: str) -> Any:
-    """Import the submission module from its directory, first on the path."""
-    sys.path.insert(0, directory)
-    return importlib.import_module(module)
-
-
 def _import_error(exc: BaseException, module: str) -> dict[str, Any]:
     """Describe an import failure, naming the submission's line where there is one."""
-    line = None
+    line = exc.lineno if isinstance(exc, SyntaxError) else None
     for frame in traceback.extract_tb(exc.__traceback__):
         if Path(frame.filename).name == f"{module}.py":
             line = frame.lineno
-    if isinstance(exc, SyntaxError):
-        line = exc.lineno
     return {"event": "import_error", "type": type(exc).__name__,
             "message": str(exc)[:300], "line": line}
 
@@ -75,26 +72,38 @@ def _quiet_pytest(args: list[str], plugin: HarnessPlugin) -> int:
             sys.stdout = real_stdout
 
 
+def run_direct(spec: dict[str, Any], sink: Sink) -> None:
+    """Import the submission here and run the suite against it."""
+    sys.path.insert(0, spec["submission_dir"])
+    try:
+        module = importlib.import_module(spec["module"])
+    except BaseException as exc:  # noqa: BLE001 - whatever the import does is data
+        sink(_import_error(exc, spec["module"]))
+        return
+    sink({"event": "imported"})
+    plugin = HarnessPlugin(subject=lambda: module, kit=Kit, sink=sink)
+    code = _quiet_pytest(_pytest_args(spec), plugin)
+    sink({"event": "finished", "exit_code": code})
+
+
 def main(spec_path: str) -> int:
-    """Run one direct-mode pass as the spec describes; the exit code is informative only."""
+    """Run one pass as the spec describes; the exit code is informative only."""
     spec = json.loads(Path(spec_path).read_text())
     with open(spec["results"], "a", encoding="utf-8") as stream:
         sink = _writer(stream)
         if spec.get("collect_only"):
             plugin = HarnessPlugin(subject=_no_subject, kit=Kit, sink=sink)
             return _quiet_pytest([*_pytest_args(spec), "--collect-only"], plugin)
-        try:
-            module = _import_submission(spec["submission_dir"], spec["module"])
-        except BaseException as exc:  # noqa: BLE001 - whatever the import does is data
-            sink(_import_error(exc, spec["module"]))
-            return 3
-        sink({"event": "imported"})
-        plugin = HarnessPlugin(subject=lambda: module, kit=Kit, sink=sink)
-        code = _quiet_pytest(_pytest_args(spec), plugin)
-        sink({"event": "finished", "exit_code": int(code)})
+        if spec.get("mode") == "isolated":
+            from grader.harness.isolated import run_isolated
+
+            run_isolated(spec, sink, lambda plugin: _quiet_pytest(_pytest_args(spec), plugin))
+        else:
+            run_direct(spec, sink)
         return 0
 
 
+__all__ = ["TestSession", "main"]
+
 if __name__ == "__main__":
-    os.environ.pop("PYTEST_ADDOPTS", None)
     sys.exit(main(sys.argv[1]))

@@ -1,0 +1,1 @@
+"""The plain-data bridge between the trusted harness and a sandboxed submission."""

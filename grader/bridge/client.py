@@ -1,0 +1,175 @@
+"""The harness's end of the bridge: one sandboxed subject, its channel, its restarts.
+
+Every call waits at most until the current test's deadline; past it the subject is killed and
+the test fails as a timeout. A subject that dies or misbehaves is replaced, lazily, by a fresh
+one (a new *generation*) for the tests that follow.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+from typing import Any
+
+from grader.bridge import wire
+from grader.bridge.errors import ImportFailed, ProtocolViolation, SubjectDied, SubjectTimeout
+from sandbox import SandboxError, SandboxResult, SandboxRun, SandboxTimeout
+
+#: The most requests one run may make, a bound on a runaway test.
+MAX_REQUESTS = 2_000_000
+#: How much of the submission's own output is kept.
+OUTPUT_CAP = 16_000
+
+
+class Subject:
+    """A submission running under the subject server in a sandbox, restarted on demand."""
+
+    def __init__(self, start_run: Callable[[], SandboxRun], import_timeout: float) -> None:
+        self._start_run = start_run
+        self.import_timeout = import_timeout
+        self.generation = 0
+        self.run: SandboxRun | None = None
+        self.module_ref: dict[str, Any] = {}
+        self.kit_ref: dict[str, Any] = {}
+        self.deadline: float | None = None
+        self.test_timeout = 0.0
+        self.output = ""
+        self.restarts = 0
+        self._buffer = bytearray()
+        self._next_id = 1
+        self._requests = 0
+        self.last_end: SandboxResult | None = None
+
+    # -- life cycle ------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start a fresh subject and wait for its import; ``ImportFailed`` or ``SubjectTimeout``."""
+        self.close()
+        self.generation += 1
+        self._buffer.clear()
+        self.run = self._start_run()
+        deadline = time.monotonic() + self.import_timeout
+        try:
+            hello = self._read_message(deadline, "importing the submission")
+        except SubjectTimeout:
+            raise SubjectTimeout(
+                f"importing the submission took longer than {self.import_timeout:g} s") from None
+        if "import_error" in hello:
+            info = hello["import_error"]
+            self.close()
+            raise ImportFailed(info if type(info) is dict else {"message": "import failed"})
+        if hello.get("ready") is not True:
+            raise ProtocolViolation("the subject did not start properly")
+        self.module_ref, self.kit_ref = hello["module"], hello["kit"]
+
+    def ensure_running(self) -> None:
+        """Restart the subject if the last one ended."""
+        if self.run is None:
+            self.restarts += 1
+            try:
+                self.start()
+            except ImportFailed as exc:
+                raise SubjectDied(f"restarting the submission failed: {exc}") from None
+
+    def close(self, graceful: bool = False) -> None:
+        """End the current subject (if any) and keep what it printed.
+
+        ``graceful`` first closes its stdin and gives it a moment to exit by itself.
+        """
+        run, self.run = self.run, None
+        if run is None:
+            return
+        try:
+            if graceful:
+                run.close_stdin()
+                with contextlib.suppress(SandboxTimeout):
+                    run.wait(timeout=1.0)
+            result = run.kill()
+        except SandboxError:
+            return
+        text = (result.stderr or b"").decode("utf-8", "replace")
+        self.output = (self.output + text)[-OUTPUT_CAP:]
+        self.last_end = result
+
+    # -- per test ------------------------------------------------------------------
+
+    def begin_test(self, timeout: float) -> None:
+        """Set the deadline every call of the coming test must meet."""
+        self.test_timeout = timeout
+        self.deadline = time.monotonic() + timeout
+
+    def end_test(self) -> None:
+        """Clear the deadline."""
+        self.deadline = None
+
+    # -- requests ------------------------------------------------------------------
+
+    def request(self, op: str, **fields: Any) -> dict[str, Any]:
+        """Send one request and return its response message (already checked for its id)."""
+        self.ensure_running()
+        assert self.run is not None
+        self._requests += 1
+        if self._requests > MAX_REQUESTS:
+            raise ProtocolViolation("too many requests in one run")
+        request_id = self._next_id
+        self._next_id += 1
+        try:
+            self.run.send(wire.frame({"id": request_id, "op": op, **fields}))
+        except SandboxError:
+            self._died("while receiving a request")
+        deadline = self.deadline if self.deadline is not None else time.monotonic() + 60.0
+        response = self._read_message(deadline, "the submission")
+        if response.get("id") != request_id:
+            self.close()
+            raise ProtocolViolation("the submission's side answered out of turn")
+        if "bridge_error" in response:
+            raise ProtocolViolation(
+                f"the submission's answer cannot cross the bridge: {wire.text(response['bridge_error'], 200)}")
+        return response
+
+    def _read_message(self, deadline: float, what: str) -> dict[str, Any]:
+        """Read one whole frame before ``deadline``."""
+        try:
+            header = self._read_exact(wire.HEADER_SIZE, deadline, what)
+            body = self._read_exact(wire.frame_length(header), deadline, what)
+            return wire.parse(body)
+        except wire.WireError as exc:
+            self.close()
+            raise ProtocolViolation(f"malformed message from the submission's side: {exc}") from None
+
+    def _read_exact(self, n: int, deadline: float, what: str) -> bytes:
+        """Read exactly ``n`` bytes or fail the test (timeout, or the subject died)."""
+        assert self.run is not None
+        while len(self._buffer) < n:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self.close()
+                raise SubjectTimeout(f"timed out after {self.test_timeout:g} s waiting for {what}")
+            try:
+                chunk = self.run.recv(max(65536, n - len(self._buffer)), timeout=remaining)
+            except SandboxTimeout:
+                continue
+            if not chunk:
+                self._died(f"while the grader was waiting for {what}")
+            self._buffer += chunk
+        data = bytes(self._buffer[:n])
+        del self._buffer[:n]
+        return data
+
+    def _died(self, when: str) -> None:
+        """The subject is gone: say how it ended."""
+        run = self.run
+        self.close()
+        reason = "it ended"
+        result = self.last_end
+        if run is not None and result is not None:
+            if result.memory_killed:
+                reason = "it ran out of memory"
+            elif result.timed_out:
+                reason = "the sandbox's time limit was reached"
+            elif result.signal:
+                reason = f"it was killed by signal {result.signal}"
+            elif result.exit_code is not None:
+                reason = f"it exited with code {result.exit_code}"
+        raise SubjectDied(f"the submission's process ended {when}: {reason}")

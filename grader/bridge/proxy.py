@@ -1,0 +1,303 @@
+"""Harness-side stand-ins for objects that live with the submission.
+
+A proxy forwards the operations hidden tests use (attributes, calls, ``len``, ``in``,
+iteration) as requests. It never asks the submission whether two things are equal or whether
+something is true: equality is identity of handles, and truthiness of an opaque object is an
+error, so an object with a lying ``__eq__`` or ``__bool__`` cannot pass an assertion.
+"""
+
+from __future__ import annotations
+
+import builtins
+import inspect
+from collections.abc import Iterator
+from typing import Any
+
+from grader.bridge import wire
+from grader.bridge.client import Subject
+from grader.bridge.errors import ProtocolViolation, SubjectDied
+
+#: Dunder attributes a test may read from a submission object (e.g. a decorated function).
+_REMOTE_DUNDERS = frozenset({"__name__", "__qualname__", "__wrapped__"})
+_ITER_BATCH = 512
+#: A proxy's own operations a test may hand to a batch helper.
+_PASSABLE_DUNDERS = frozenset({"__contains__", "__len__", "__iter__", "__call__"})
+#: Builtin exceptions that must not escape into the harness as themselves.
+_CONTROL_FLOW = frozenset({"SystemExit", "KeyboardInterrupt", "GeneratorExit", "StopIteration",
+                           "StopAsyncIteration"})
+
+
+class Bridge:
+    """Encodes arguments, decodes results, and raises the submission's exceptions here."""
+
+    def __init__(self, subject: Subject) -> None:
+        self.subject = subject
+        self._methods: set[tuple[int, int, str]] = set()
+        self._exc_classes: dict[tuple[int, int], type[BaseException]] = {}
+
+    # -- values ----------------------------------------------------------------
+
+    def encode(self, value: Any) -> Any:
+        """Encode an argument: plain data, or a reference to something on the other side."""
+        return wire.encode(value, self._ref)
+
+    def _ref(self, obj: Any) -> dict[str, Any]:
+        """The reference for a proxy (of the current generation) passed as an argument."""
+        if isinstance(obj, RemoteObject):
+            return obj._bridge_ref()
+        if inspect.ismethod(obj) and isinstance(obj.__self__, HandleProxy) and (
+                obj.__name__ in _PASSABLE_DUNDERS):
+            # e.g. kit.call_each(cache.__contains__, ...): the operation runs over there.
+            return {"$m": [obj.__self__._bridge_ref(), obj.__name__]}
+        if type(obj) is range:  # a convenience for tests: a range is its list of ints
+            return self.encode(list(obj))
+        if isinstance(obj, type) and getattr(obj, "_bridge_key", None):
+            gen, hid = obj._bridge_key  # type: ignore[attr-defined]
+            self._check_generation(gen)
+            return {"$x": hid}
+        raise TypeError(f"a hidden test may pass only plain data and kit objects, not {type(obj).__name__}")
+
+    def _check_generation(self, generation: int) -> None:
+        """Refuse objects of a subject that has since been restarted."""
+        if generation != self.subject.generation or self.subject.run is None:
+            raise SubjectDied("this object belonged to a submission process that has stopped")
+
+    def decode(self, data: Any) -> Any:
+        """Decode a result, strictly."""
+        try:
+            return wire.decode(data, self._resolve)
+        except wire.WireError as exc:
+            raise ProtocolViolation(f"malformed value from the submission's side: {exc}") from None
+
+    def _resolve(self, data: dict[str, Any]) -> Any:
+        """Build the proxy a reference describes."""
+        gen = self.subject.generation
+        if "$h" in data:
+            return HandleProxy(self, gen, wire.ident(data["$h"]), wire.ident(data.get("c", 0)),
+                               wire.text(data.get("t", "object"), 100))
+        if "$e" in data:
+            return EnumMemberProxy(self, gen, wire.ident(data["h"]), wire.ident(data["$e"]),
+                                   wire.text(data["c"], 100), wire.text(data["n"], 100),
+                                   self.decode(data.get("v")))
+        if "$x" in data:
+            return self.exception_class(wire.ident(data["$x"]), wire.text(data["n"], 100),
+                                        wire.text(data.get("b", "Exception"), 100))
+        raise wire.WireError("unknown reference")
+
+    def exception_class(self, hid: int, name: str, base_name: str) -> type[BaseException]:
+        """One local class per exception class of the submission, so ``pytest.raises`` works."""
+        key = (self.subject.generation, hid)
+        if key not in self._exc_classes:
+            base = getattr(builtins, base_name, Exception)
+            if not (isinstance(base, type) and issubclass(base, Exception)) or base_name in _CONTROL_FLOW:
+                base = Exception
+            if not name.isidentifier():
+                name = "SubmissionError"
+            self._exc_classes[key] = type(name, (base,), {"_bridge_key": key,
+                                                          "__module__": "submission"})
+        return self._exc_classes[key]
+
+    # -- calls -----------------------------------------------------------------
+
+    def call(self, op: str, **fields: Any) -> Any:
+        """Make a request and return its decoded result, raising what the submission raised."""
+        response = self.subject.request(op, **fields)
+        if "exc" in response:
+            raise self._exception(response["exc"])
+        return self.decode(response.get("ok"))
+
+    def _exception(self, info: Any) -> BaseException:
+        """The local exception for one the submission raised."""
+        if type(info) is not dict:
+            return ProtocolViolation("malformed exception from the submission's side")
+        name, message = wire.text(info.get("type", ""), 100), wire.text(info.get("msg", ""), 300)
+        builtin = getattr(builtins, name, None)
+        if info.get("builtin") is True and isinstance(builtin, type) and issubclass(
+                builtin, Exception) and name not in _CONTROL_FLOW:
+            return builtin(message)
+        cls = info.get("cls")
+        if type(cls) is dict and "$x" in cls:
+            return self.decode(cls)(message)  # type: ignore[no-any-return]
+        return ProtocolViolation("malformed exception from the submission's side")
+
+    def getattr(self, target: RemoteObject, name: str) -> Any:
+        """Read an attribute; methods come back as callables without a further round trip."""
+        key = (target._bridge_gen, target._bridge_cls, name)
+        if key in self._methods:
+            return BoundMethodProxy(target, name)
+        response = self.subject.request("getattr", obj=target._bridge_ref(), name=name)
+        if "exc" in response:
+            raise self._exception(response["exc"])
+        if response.get("method") is True:
+            if target._bridge_cls:
+                self._methods.add(key)
+            return BoundMethodProxy(target, name)
+        return self.decode(response.get("ok"))
+
+
+class RemoteObject:
+    """Common base: something addressed on the submission's side."""
+
+    _bridge: Bridge
+    _bridge_gen: int
+    _bridge_cls: int
+
+    def _bridge_ref(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+class HandleProxy(RemoteObject):
+    # No docstring on purpose: ``__doc__`` must come from the submission's object.
+
+    __slots__ = ("_bridge", "_bridge_cls", "_bridge_gen", "_bridge_id", "_bridge_type")
+
+    def __init__(self, bridge: Bridge, gen: int, hid: int, cls: int, type_name: str) -> None:
+        object.__setattr__(self, "_bridge", bridge)
+        object.__setattr__(self, "_bridge_gen", gen)
+        object.__setattr__(self, "_bridge_id", hid)
+        object.__setattr__(self, "_bridge_cls", cls)
+        object.__setattr__(self, "_bridge_type", type_name)
+
+    def _bridge_ref(self) -> dict[str, Any]:
+        self._bridge._check_generation(self._bridge_gen)
+        return {"$h": self._bridge_id}
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") and name not in _REMOTE_DUNDERS:
+            raise AttributeError(name)
+        return self._bridge.getattr(self, name)
+
+    @property  # type: ignore[misc]
+    def __doc__(self) -> Any:  # noqa: D105
+        return self._bridge.getattr(self, "__doc__")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self._bridge.call("setattr", obj=self._bridge_ref(), name=name,
+                          args=self._bridge.encode([value]))
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._bridge.call("call", obj=self._bridge_ref(), args=self._bridge.encode(list(args)),
+                                 kwargs=self._bridge.encode(kwargs))
+
+    def __len__(self) -> int:
+        value = self._bridge.call("len", obj=self._bridge_ref())
+        if type(value) is not int:
+            raise ProtocolViolation("len() did not return an int")
+        return value
+
+    def __contains__(self, item: Any) -> bool:
+        value = self._bridge.call("contains", obj=self._bridge_ref(),
+                                  args=self._bridge.encode([item]))
+        if type(value) is not bool:
+            raise ProtocolViolation("'in' did not return a bool")
+        return value
+
+    def __iter__(self) -> Iterator[Any]:
+        iterator = self._bridge.call("iter", obj=self._bridge_ref())
+        if not isinstance(iterator, HandleProxy):
+            raise ProtocolViolation("iter() did not return an iterator")
+        return _batched(iterator)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, HandleProxy) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __bool__(self) -> bool:
+        raise TypeError(f"the truth of a {self._bridge_type} object from the submission is not "
+                        "checked; compare a plain value instead")
+
+    def __repr__(self) -> str:
+        return f"<submission {self._bridge_type} #{self._bridge_id}>"
+
+    def _key(self) -> tuple[int, int]:
+        return (self._bridge_gen, self._bridge_id)
+
+
+def _batched(iterator: HandleProxy) -> Iterator[Any]:
+    """Fetch an iterator's items in batches, so a long iteration costs few round trips."""
+    bridge = iterator._bridge
+    while True:
+        response = bridge.subject.request("next", obj=iterator._bridge_ref(), n=_ITER_BATCH)
+        if "exc" in response:
+            raise bridge._exception(response["exc"])
+        items = bridge.decode(response.get("ok"))
+        if type(items) is not list:
+            raise ProtocolViolation("an iteration batch was not a list")
+        yield from items
+        if response.get("done") is True:
+            return
+
+
+class BoundMethodProxy(RemoteObject):
+    """A method of a submission object, called with one request."""
+
+    def __init__(self, target: RemoteObject, name: str) -> None:
+        self._target, self._name = target, name
+        self._bridge, self._bridge_gen, self._bridge_cls = target._bridge, target._bridge_gen, 0
+
+    def _bridge_ref(self) -> dict[str, Any]:
+        return {"$m": [self._target._bridge_ref(), self._name]}
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        bridge = self._bridge
+        return bridge.call("callmethod", obj=self._target._bridge_ref(), name=self._name,
+                           args=bridge.encode(list(args)), kwargs=bridge.encode(kwargs))
+
+    def __repr__(self) -> str:
+        return f"<method {self._name} of {self._target!r}>"
+
+
+class EnumMemberProxy(RemoteObject):
+    """A member of one of the submission's enums: equal to the same member, by class and name."""
+
+    def __init__(self, bridge: Bridge, gen: int, hid: int, cls: int, cls_name: str, name: str,
+                 value: Any) -> None:
+        self._bridge, self._bridge_gen, self._bridge_cls = bridge, gen, cls
+        self._id, self.name, self.value, self._cls_name = hid, name, value, cls_name
+
+    def _bridge_ref(self) -> dict[str, Any]:
+        self._bridge._check_generation(self._bridge_gen)
+        return {"$h": self._id}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, EnumMemberProxy) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def _key(self) -> tuple[int, int, str]:
+        return (self._bridge_gen, self._bridge_cls, self.name)
+
+    def __repr__(self) -> str:
+        return f"<{self._cls_name}.{self.name}: {self.value!r}>"
+
+
+class FollowingProxy(HandleProxy):
+    """The module or the kit: always addresses the current subject, across restarts."""
+
+    __slots__ = ("_bridge_which",)
+
+    def __init__(self, bridge: Bridge, which: str) -> None:
+        super().__init__(bridge, 0, 0, 0, which)
+        object.__setattr__(self, "_bridge_which", which)
+
+    def _current(self) -> HandleProxy:
+        subject = self._bridge.subject
+        subject.ensure_running()
+        ref = subject.module_ref if self._bridge_which == "module" else subject.kit_ref
+        proxy = self._bridge.decode(ref)
+        assert isinstance(proxy, HandleProxy)
+        return proxy
+
+    def _bridge_ref(self) -> dict[str, Any]:
+        return self._current()._bridge_ref()
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") and name not in _REMOTE_DUNDERS:
+            raise AttributeError(name)
+        return self._bridge.getattr(self._current(), name)
+
+    def __repr__(self) -> str:
+        return f"<submission {self._bridge_which}>"

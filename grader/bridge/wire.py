@@ -1,0 +1,136 @@
+"""Frames and values on the bridge channel. Stdlib-only: it also runs inside the sandbox.
+
+A frame is a 4-byte big-endian length and that many bytes of UTF-8 JSON. Values are JSON with
+tags for what JSON lacks: ``{"$b": base64}`` bytes, ``{"$t": [...]}`` tuples, ``{"$d": [[k, v],
+...]}`` dicts, and references to objects that stay on the submission's side: ``{"$h": id}``
+handles, ``{"$e": ...}`` enum members, ``{"$x": ...}`` exception classes. Decoding accepts
+exactly these shapes and builds only builtin types, so nothing the submission sends can
+masquerade as a plain value.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import struct
+from collections.abc import Callable
+from typing import Any
+
+#: The largest frame either side accepts.
+MAX_FRAME = 4 * 1024 * 1024
+#: How deeply values may nest.
+MAX_DEPTH = 64
+
+_HEADER = struct.Struct(">I")
+_PLAIN_SCALARS = (type(None), bool, int, float, str)
+
+
+class WireError(Exception):
+    """A frame or value that breaks the protocol."""
+
+
+def frame(message: dict[str, Any]) -> bytes:
+    """Serialise one message as a frame; ``WireError`` if it is too large."""
+    body = json.dumps(message, separators=(",", ":"), allow_nan=True).encode("utf-8")
+    if len(body) > MAX_FRAME:
+        raise WireError(f"message of {len(body)} bytes exceeds the {MAX_FRAME} byte limit")
+    return _HEADER.pack(len(body)) + body
+
+
+def frame_length(header: bytes) -> int:
+    """The body length a frame header announces; ``WireError`` if over the limit."""
+    (length,) = _HEADER.unpack(header)
+    if length > MAX_FRAME:
+        raise WireError(f"frame of {length} bytes exceeds the {MAX_FRAME} byte limit")
+    return int(length)
+
+
+HEADER_SIZE = _HEADER.size
+
+
+def parse(body: bytes) -> dict[str, Any]:
+    """Parse a frame body into a message dict."""
+    try:
+        message = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise WireError(f"malformed message: {exc}") from None
+    if type(message) is not dict:
+        raise WireError("a message must be a JSON object")
+    return message
+
+
+def encode(value: Any, ref: Callable[[Any], dict[str, Any]], depth: int = 0) -> Any:
+    """Encode ``value``; objects that are not exactly plain data go through ``ref``."""
+    if depth > MAX_DEPTH:
+        raise WireError("value nests too deeply")
+    kind = type(value)
+    if kind in _PLAIN_SCALARS:
+        return value
+    if kind is bytes:
+        return {"$b": base64.b64encode(value).decode("ascii")}
+    if kind is list:
+        return [encode(v, ref, depth + 1) for v in value]
+    if kind is tuple:
+        return {"$t": [encode(v, ref, depth + 1) for v in value]}
+    if kind is dict:
+        return {"$d": [[encode(k, ref, depth + 1), encode(v, ref, depth + 1)]
+                       for k, v in value.items()]}
+    return ref(value)
+
+
+def decode(data: Any, resolve: Callable[[dict[str, Any]], Any], depth: int = 0) -> Any:
+    """Decode ``data`` built by ``encode``; references go through ``resolve``."""
+    if depth > MAX_DEPTH:
+        raise WireError("value nests too deeply")
+    kind = type(data)
+    if kind in _PLAIN_SCALARS:
+        return data
+    if kind is list:
+        return [decode(v, resolve, depth + 1) for v in data]
+    if kind is not dict or len(data) == 0:
+        raise WireError(f"unexpected value of type {kind.__name__}")
+    if "$b" in data:
+        try:
+            return base64.b64decode(_str(data["$b"]), validate=True)
+        except ValueError:
+            raise WireError("bad base64") from None
+    if "$t" in data:
+        return tuple(decode(v, resolve, depth + 1) for v in _list(data["$t"]))
+    if "$d" in data:
+        out = {}
+        for pair in _list(data["$d"]):
+            if type(pair) is not list or len(pair) != 2:
+                raise WireError("bad dict entry")
+            key = decode(pair[0], resolve, depth + 1)
+            try:
+                out[key] = decode(pair[1], resolve, depth + 1)
+            except TypeError:
+                raise WireError("unhashable dict key") from None
+        return out
+    return resolve(data)
+
+
+def _str(value: Any) -> str:
+    """``value`` if it is exactly a str."""
+    if type(value) is not str:
+        raise WireError("expected a string")
+    return value
+
+
+def _list(value: Any) -> list[Any]:
+    """``value`` if it is exactly a list."""
+    if type(value) is not list:
+        raise WireError("expected a list")
+    return value
+
+
+def ident(value: Any) -> int:
+    """``value`` if it is exactly a non-negative int (a handle id)."""
+    if type(value) is not int or value < 0:
+        raise WireError("expected a handle id")
+    return value
+
+
+def text(value: Any, limit: int = 1000) -> str:
+    """``value`` if it is exactly a str, cut to ``limit`` characters."""
+    return _str(value)[:limit]
