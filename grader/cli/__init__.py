@@ -17,17 +17,22 @@ app = typer.Typer(
 )
 
 
+#: Entry-point group through which other packages (e.g. the HTTP service) add commands,
+#: so that this package never imports them.
+COMMANDS_GROUP = "grader.commands"
+
+
 def _register() -> None:
-    """Attach every command module to the app."""
-    from grader.cli import exercises, grading
+    """Attach every command module to the app, then commands other packages provide."""
+    from importlib.metadata import entry_points
+
+    from grader.cli import exercises, grading, sandbox_cmds
 
     exercises.register(app)
     grading.register(app)
-    try:
-        from grader.cli import sandbox_cmds
-    except ImportError:  # the sandbox commands are optional while that package is built
-        return
     sandbox_cmds.register(app)
+    for entry in entry_points(group=COMMANDS_GROUP):
+        entry.load()(app)
 
 
 _register()

@@ -16,7 +16,7 @@ from grader.cli.exercises import ExercisesDir
 from grader.cli.output import console, error, print_report, stdout_is_terminal, table
 from grader.grading import grade as grade_submission
 from grader.public import to_public
-from grader.report import report_schema
+from grader.report import PublicReport, Report, report_schema
 from grader.runners import SandboxChoice, make_runner
 from grader.submission import from_path
 from grader.validation import Check, validate_exercise
@@ -52,16 +52,20 @@ def grade(
         error(warning) if stdout_is_terminal() else print(f"warning: {warning}", file=sys.stderr)
     report = grade_submission(exercise, from_path(path, exercise.meta.module), runner)
     public = to_public(report, exercise.meta.visibility, exercise.meta.canary)
-    if output_format is Format.JSON:
-        print((report if full else public).model_dump_json(indent=2))
-    else:
-        print_report(public)
-        if full:
-            for test in report.tests:
-                if test.detail:
-                    console().print(f"\n[bold]{test.name}[/]")
-                    console().print(test.detail, markup=False)
+    emit_report(public, output_format, full=report if full else None)
     raise typer.Exit(0 if report.passed else 1)
+
+
+def emit_report(public: PublicReport, output_format: Format, full: Report | None = None) -> None:
+    """Print a report in the chosen format (``full`` adds grader-only detail)."""
+    if output_format is Format.JSON:
+        print((full or public).model_dump_json(indent=2))
+        return
+    print_report(public)
+    for test in full.tests if full else []:
+        if test.detail:
+            console().print(f"\n[bold]{test.name}[/]")
+            console().print(test.detail, markup=False)
 
 
 def validate(
