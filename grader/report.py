@@ -29,6 +29,8 @@ class RunStatus(StrEnum):
 class TestStatus(StrEnum):
     """How one hidden test ended."""
 
+    __test__ = False  # not a pytest test class, despite its name
+
     PASSED = "passed"
     FAILED = "failed"
     ERROR = "error"
@@ -49,6 +51,8 @@ class CategoryScore(BaseModel):
 
 class TestResult(BaseModel):
     """One hidden test's outcome, with grader-only detail."""
+
+    __test__ = False
 
     model_config = ConfigDict(extra="forbid")
     name: str

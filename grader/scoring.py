@@ -12,6 +12,8 @@ from grader.report import CategoryScore, TestStatus
 class TestRecord:
     """One hidden test's outcome as a runner saw it, before scoring."""
 
+    __test__ = False  # not a pytest test class, despite its name
+
     nodeid: str
     name: str
     category: str

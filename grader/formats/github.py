@@ -1,0 +1,82 @@
+"""GitHub Actions workflow commands: annotations for the tests that did not pass, and the summary.
+
+Lines follow the workflow-command syntax ``::error title=TITLE::MESSAGE`` (also ``warning`` and
+``notice``); values are escaped as the Actions toolkit does: ``%``, CR and LF as ``%25``,
+``%0D`` and ``%0A`` everywhere, and ``:`` and ``,`` as ``%3A`` and ``%2C`` in properties. A
+syntax error in the submission is annotated on its file and line. GitHub shows at most ten
+annotations of each kind per step, so further failures are folded into one. The Markdown
+summary follows inside a collapsed log group; the CLI also appends it to
+``$GITHUB_STEP_SUMMARY`` when that is set.
+"""
+
+from __future__ import annotations
+
+import re
+
+from grader.formats import markdown
+from grader.formats.common import Row, clean, headline, rows
+from grader.report import PublicReport, RunStatus, TestStatus
+
+#: GitHub shows this many annotations of one kind per step.
+MAX_ANNOTATIONS = 10
+
+_SYNTAX = re.compile(r"syntax error in (?P<file>[\w.-]+\.py) at line (?P<line>\d+)"
+                     r"(?:, column (?P<col>\d+))?")
+
+
+def escape_data(text: str) -> str:
+    """A workflow command's message, escaped."""
+    return clean(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    """A workflow command's property value, escaped."""
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def command(name: str, message: str, **properties: str) -> str:
+    """One workflow command line, e.g. ``::error title=...::message``."""
+    props = ",".join(f"{key}={escape_property(value)}" for key, value in properties.items()
+                     if value)
+    return f"::{name}{' ' + props if props else ''}::{escape_data(message)}"
+
+
+def _run_annotation(report: PublicReport) -> str:
+    """The annotation for a run that failed as a whole, on the offending line if known."""
+    found = _SYNTAX.search(report.message)
+    where = {"file": found["file"], "line": found["line"], "col": found["col"] or ""} if found else {}
+    return command("error", report.message, title=f"{report.exercise}: {report.status.value}",
+                   **where)
+
+
+def _test_annotation(row: Row) -> str:
+    """The annotation for one test that did not pass."""
+    kind = "warning" if row.test.status is TestStatus.SKIPPED else "error"
+    title = f"Hidden test {row.status_word}: {row.test.category} / {row.label}"
+    message = f"Expected: {row.hint}\nGot: {row.message}" if row.hint else (
+        f"A hidden test in {row.test.category} {row.status_word}.")
+    return command(kind, message, title=title)
+
+
+def annotations(report: PublicReport) -> list[str]:
+    """Workflow commands for what went wrong, within GitHub's per-step limits."""
+    lines = []
+    budget = MAX_ANNOTATIONS
+    if report.message:
+        lines.append(_run_annotation(report))
+        budget -= 1
+    failing = [] if report.status is RunStatus.ERROR else [
+        row for row in rows(report) if row.test.status is not TestStatus.PASSED]
+    shown = failing if len(failing) <= budget else failing[:budget - 1]
+    lines += [_test_annotation(row) for row in shown]
+    if len(failing) > len(shown):
+        lines.append(command("error", f"{len(failing) - len(shown)} more hidden tests did "
+                             "not pass; see the job summary.", title="More hidden tests"))
+    lines.append(command("notice", headline(report), title="Hidden tests score"))
+    return lines
+
+
+def render(report: PublicReport) -> str:
+    """Annotations, then the Markdown summary in a collapsed log group."""
+    group = ["::group::Grading summary", markdown.render(report).rstrip("\n"), "::endgroup::"]
+    return "\n".join([*annotations(report), *group]) + "\n"
