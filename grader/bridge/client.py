@@ -51,7 +51,7 @@ class Subject:
         self.run = self._start_run()
         deadline = time.monotonic() + self.import_timeout
         try:
-            hello = self._read_message(deadline, "importing the submission")
+            hello = self._read_message(deadline, "import")
         except SubjectTimeout:
             raise SubjectTimeout(
                 f"importing the submission took longer than {self.import_timeout:g} s") from None
@@ -60,7 +60,8 @@ class Subject:
             self.close()
             raise ImportFailed(info if type(info) is dict else {"message": "import failed"})
         if hello.get("ready") is not True:
-            raise ProtocolViolation("the subject did not start properly")
+            self.close()
+            raise ProtocolViolation("the submission interfered with the grader's channel while importing")
         self.module_ref, self.kit_ref = hello["module"], hello["kit"]
 
     def ensure_running(self) -> None:
@@ -117,9 +118,9 @@ class Subject:
         try:
             self.run.send(wire.frame({"id": request_id, "op": op, **fields}))
         except SandboxError:
-            self._died("while receiving a request")
+            self._died("call")
         deadline = self.deadline if self.deadline is not None else time.monotonic() + 60.0
-        response = self._read_message(deadline, "the submission")
+        response = self._read_message(deadline, "call")
         if response.get("id") != request_id:
             self.close()
             raise ProtocolViolation("the submission's side answered out of turn")
@@ -145,13 +146,13 @@ class Subject:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 self.close()
-                raise SubjectTimeout(f"timed out after {self.test_timeout:g} s waiting for {what}")
+                raise SubjectTimeout(f"timed out after {self.test_timeout:g} s")
             try:
                 chunk = self.run.recv(max(65536, n - len(self._buffer)), timeout=remaining)
             except SandboxTimeout:
                 continue
             if not chunk:
-                self._died(f"while the grader was waiting for {what}")
+                self._died(what)
             self._buffer += chunk
         data = bytes(self._buffer[:n])
         del self._buffer[:n]
@@ -172,4 +173,4 @@ class Subject:
                 reason = f"it was killed by signal {result.signal}"
             elif result.exit_code is not None:
                 reason = f"it exited with code {result.exit_code}"
-        raise SubjectDied(f"the submission's process ended {when}: {reason}")
+        raise SubjectDied(f"the submission's process ended during {'import' if when == 'import' else 'a call'}: {reason}")

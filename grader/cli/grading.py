@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 from rich.progress import Progress
 
+from grader import formats
 from grader.catalogue import Catalogue
 from grader.cli.exercises import ExercisesDir
 from grader.cli.output import console, error, print_report, stdout_is_terminal, table
@@ -23,10 +24,15 @@ from grader.validation import Check, validate_exercise
 
 
 class Format(StrEnum):
-    """Output formats of ``grader grade``."""
+    """Output formats of ``grader grade`` (see :mod:`grader.formats` for all but ``text``)."""
 
     TEXT = "text"
     JSON = "json"
+    JUNIT = "junit"
+    EXERCISM = "exercism"
+    GRADESCOPE = "gradescope"
+    GITHUB = "github"
+    MARKDOWN = "markdown"
 
 
 SandboxOption = Annotated[
@@ -40,7 +46,10 @@ SandboxOption = Annotated[
 def grade(
     slug: str,
     path: Annotated[Path, typer.Argument(help="The module file, or a folder holding it.")],
-    output_format: Annotated[Format, typer.Option("--format", "-f")] = Format.TEXT,
+    output_format: Annotated[Format, typer.Option(
+        "--format", "-f", help="text, json (the versioned public report), junit, exercism, "
+                               "gradescope, github (annotations and summary) or markdown.",
+    )] = Format.TEXT,
     sandbox: SandboxOption = SandboxChoice.AUTO,
     full: Annotated[bool, typer.Option(help="Show grader-only detail (for exercise authors).")] = False,
     exercises: ExercisesDir = None,
@@ -57,7 +66,10 @@ def grade(
 
 
 def emit_report(public: PublicReport, output_format: Format, full: Report | None = None) -> None:
-    """Print a report in the chosen format (``full`` adds grader-only detail)."""
+    """Print a report in the chosen format (``full`` adds grader-only detail to text and json)."""
+    if output_format not in (Format.TEXT, Format.JSON):
+        formats.emit(public, output_format.value)
+        return
     if output_format is Format.JSON:
         print((full or public).model_dump_json(indent=2))
         return

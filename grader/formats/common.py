@@ -22,6 +22,15 @@ STATUS_WORDS = {
     TestStatus.SKIPPED: "skipped",
 }
 
+#: What a test with each status did, as a verb phrase.
+STATUS_PHRASES = {
+    TestStatus.PASSED: "passed",
+    TestStatus.FAILED: "failed",
+    TestStatus.ERROR: "ended with an error",
+    TestStatus.TIMEOUT: "timed out",
+    TestStatus.SKIPPED: "was skipped",
+}
+
 #: What each run status is called in prose.
 RUN_WORDS = {
     RunStatus.PASSED: "passed",

@@ -11,10 +11,11 @@ summary follows inside a collapsed log group; the CLI also appends it to
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 from grader.formats import markdown
-from grader.formats.common import Row, clean, headline, rows
+from grader.formats.common import STATUS_PHRASES, Row, clean, headline, rows
 from grader.report import PublicReport, RunStatus, TestStatus
 
 #: GitHub shows this many annotations of one kind per step.
@@ -44,21 +45,23 @@ def command(name: str, message: str, **properties: str) -> str:
 def _run_annotation(report: PublicReport) -> str:
     """The annotation for a run that failed as a whole, on the offending line if known."""
     found = _SYNTAX.search(report.message)
-    where = {"file": found["file"], "line": found["line"], "col": found["col"] or ""} if found else {}
-    return command("error", report.message, title=f"{report.exercise}: {report.status.value}",
-                   **where)
+    where = ({"file": found["file"], "line": found["line"], "col": found["col"] or ""}
+             if found else {})
+    return command("error", report.message, **where,
+                   title=f"{report.exercise}: {report.status.value}")
 
 
 def _test_annotation(row: Row) -> str:
     """The annotation for one test that did not pass."""
     kind = "warning" if row.test.status is TestStatus.SKIPPED else "error"
-    title = f"Hidden test {row.status_word}: {row.test.category} / {row.label}"
+    where = f"{row.test.category} / {row.label}" if row.test.name else row.label
+    title = f"Hidden test {row.status_word}: {where}"
     message = f"Expected: {row.hint}\nGot: {row.message}" if row.hint else (
-        f"A hidden test in {row.test.category} {row.status_word}.")
+        f"A hidden test in {row.test.category} {STATUS_PHRASES[row.test.status]}.")
     return command(kind, message, title=title)
 
 
-def annotations(report: PublicReport) -> list[str]:
+def annotation_lines(report: PublicReport) -> list[str]:
     """Workflow commands for what went wrong, within GitHub's per-step limits."""
     lines = []
     budget = MAX_ANNOTATIONS
@@ -77,6 +80,14 @@ def annotations(report: PublicReport) -> list[str]:
 
 
 def render(report: PublicReport) -> str:
-    """Annotations, then the Markdown summary in a collapsed log group."""
-    group = ["::group::Grading summary", markdown.render(report).rstrip("\n"), "::endgroup::"]
-    return "\n".join([*annotations(report), *group]) + "\n"
+    """Annotations, then the Markdown summary in a collapsed log group.
+
+    The summary may quote the submission's output, so workflow commands are paused around it
+    (``::stop-commands::``) with a token derived from the summary itself, which the output
+    cannot predict.
+    """
+    summary = markdown.render(report).rstrip("\n")
+    token = "grader-" + hashlib.sha256(summary.encode("utf-8", "replace")).hexdigest()[:20]
+    group = ["::group::Grading summary", f"::stop-commands::{token}", summary, f"::{token}::",
+             "::endgroup::"]
+    return "\n".join([*annotation_lines(report), *group]) + "\n"

@@ -57,6 +57,7 @@ def run_isolated(spec: dict[str, Any], sink: Callable[[dict[str, Any]], None],
     except SandboxError as exc:
         sink({"event": "sandbox_error", "message": str(exc)})
         return
+    sink({"event": "sandbox", "name": backend.name})
     job = subject_job(spec["module"], source, limits_from(spec))
     subject = Subject(lambda: backend.start(job), import_timeout=spec.get("import_timeout", 10.0))
     try:

@@ -176,6 +176,8 @@ class ChildRunner:
                     if event == "imported":
                         imported = True
                         outcome.sandbox = rec.get("sandbox")
+                    elif event == "sandbox":
+                        outcome.sandbox = rec.get("name")
                     elif event == "sandbox_error":
                         raise SandboxUnavailable(rec["message"])
                     elif event == "import_failure":

@@ -1,0 +1,163 @@
+"""Hostile submissions graded in isolated mode: each scores what it deserves, the grader
+finishes within its limits, nothing is left running, and the suite's canary never leaks.
+
+Every defence of the bridge and the sandbox has a case here that fails if it is removed.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from grader.exercise import Exercise
+from grader.grading import grade
+from grader.harness.supervisor import ChildRunner
+from grader.public import to_public
+from grader.report import Report, RunStatus, TestStatus
+from grader.submission import from_text
+from sandbox import ProcessSandbox, SandboxError, select_backend
+
+from ..conftest import FIXTURES, docker_required
+
+HOSTILE = FIXTURES / "hostile"
+DETACHED_TOKEN = "hostile-detached-7f3a9c"
+
+
+@dataclass(frozen=True)
+class Expect:
+    """What a hostile submission deserves."""
+
+    score: float
+    status: RunStatus
+    docker_only: str = ""
+
+
+CASES = {
+    "import_loop": Expect(0, RunStatus.TIMEOUT),
+    "fork_bomb": Expect(0, RunStatus.ERROR, docker_only="RLIMIT_NPROC does not bind root, so "
+                        "only Docker's pids cgroup contains a fork bomb on this host"),
+    "memory_bomb": Expect(40, RunStatus.FAILED),
+    "flood": Expect(0, RunStatus.ERROR),
+    "disk_fill": Expect(100, RunStatus.PASSED),
+    "exit_at_import": Expect(0, RunStatus.ERROR),
+    "exit_in_method": Expect(80, RunStatus.FAILED),
+    "kill_everything": Expect(0, RunStatus.ERROR),
+    # Forging frames on the channel, or patching the subject server, breaks the protocol: error.
+    "fake_results": Expect(0, RunStatus.ERROR),
+    "patch_pytest": Expect(0, RunStatus.ERROR),
+    "liars": Expect(0, RunStatus.FAILED),
+    "snoop": Expect(100, RunStatus.PASSED),
+    "traps": Expect(100, RunStatus.PASSED),
+    "detached": Expect(100, RunStatus.PASSED),
+    "hang_one_method": Expect(80, RunStatus.FAILED),
+}
+
+
+def backend_or_skip(name: str) -> None:
+    """Fail (in CI) or skip when the backend cannot serve as a security boundary here."""
+    if name == "process":
+        if not ProcessSandbox().security_boundary:
+            pytest.skip("the process backend is no security boundary without bubblewrap")
+        return
+    try:
+        backend, _ = select_backend("docker")
+        backend.close()
+    except SandboxError as exc:
+        if docker_required():
+            pytest.fail(f"Docker is required in this run but unavailable: {exc}")
+        pytest.skip(f"Docker unavailable: {exc}")
+
+
+def leftover_containers() -> list[str]:
+    """Sandbox containers whose owner is gone: what a grading must never leave."""
+    import docker
+
+    from sandbox.reaper import LABEL, is_leftover
+
+    api = docker.APIClient()
+    try:
+        return [c["Id"][:12] for c in api.containers(all=True, filters={"label": f"{LABEL}=1"})
+                if is_leftover(c.get("Labels") or {})]
+    finally:
+        api.close()
+
+
+def processes_with(token: str) -> list[int]:
+    """Pids whose command line mentions ``token``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) != os.getpid():
+            try:
+                cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if token.encode() in cmdline:
+                found.append(int(entry))
+    return found
+
+
+@pytest.fixture(params=["process", pytest.param("docker", marks=pytest.mark.docker)])
+def backend(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Each sandbox backend that is a security boundary here."""
+    backend_or_skip(request.param)
+    yield request.param
+    if request.param == "docker":
+        assert leftover_containers() == []
+
+
+def grade_hostile(adder: Exercise, name: str, backend: str) -> tuple[Report, float]:
+    """Grade one hostile submission in isolated mode; the report and the wall time."""
+    source = (HOSTILE / f"{name}.py").read_bytes()
+    start = time.monotonic()
+    report = grade(adder, from_text(source, "adder.py"), ChildRunner(backend=backend))
+    return report, time.monotonic() - start
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_hostile_submission(adder: Exercise, backend: str, name: str) -> None:
+    expect = CASES[name]
+    if expect.docker_only and backend != "docker":
+        pytest.skip(expect.docker_only)
+    report, elapsed = grade_hostile(adder, name, backend)
+    assert (report.score, report.status) == (expect.score, expect.status), report.model_dump_json(
+        indent=1, include={"status", "message", "tests"})
+    assert report.mode == "isolated" and report.sandbox == backend
+    # Within its limits: the whole-run timeout plus start-up and a restart or two.
+    assert elapsed < adder.meta.limits.run_timeout + 30
+    public = to_public(report, adder.meta.visibility, adder.meta.canary).model_dump_json()
+    assert adder.meta.canary not in public
+    assert adder.meta.canary not in report.output
+    assert processes_with(DETACHED_TOKEN) == []
+
+
+def test_snoop_finds_nothing_inside_the_sandbox(adder: Exercise, backend: str) -> None:
+    report, _ = grade_hostile(adder, "snoop", backend)
+    assert "SNOOP DONE" in report.output
+    assert "hits=0" in report.output, report.output[-2000:]
+
+
+def test_hanging_method_is_a_timeout_of_that_test_only(adder: Exercise, backend: str) -> None:
+    report, _ = grade_hostile(adder, "hang_one_method", backend)
+    status = {t.name: t.status for t in report.tests}
+    assert status.pop("test_add_negative") is TestStatus.TIMEOUT
+    assert set(status.values()) == {TestStatus.PASSED}
+
+
+def test_memory_bomb_is_reported_per_test(adder: Exercise, backend: str) -> None:
+    report, _ = grade_hostile(adder, "memory_bomb", backend)
+    add_tests = [t for t in report.tests if t.category == "basics"]
+    assert all(t.status is not TestStatus.PASSED for t in add_tests)
+    if backend == "docker":
+        assert any("ran out of memory" in t.message for t in add_tests), [t.message for t in add_tests]
+    else:
+        assert any("MemoryError" in t.message for t in add_tests), [t.message for t in add_tests]
+
+
+def test_flood_is_capped(adder: Exercise, backend: str) -> None:
+    report, _ = grade_hostile(adder, "flood", backend)
+    assert len(report.output) <= 16_000
