@@ -35,12 +35,16 @@ class Expect:
     score: float
     status: RunStatus
     docker_only: str = ""
+    #: Another status that is just as right (how a bomb ends depends on scheduling).
+    or_status: RunStatus | None = None
 
 
 CASES = {
     "import_loop": Expect(0, RunStatus.TIMEOUT),
-    "fork_bomb": Expect(0, RunStatus.ERROR, docker_only="RLIMIT_NPROC does not bind root, so "
-                        "only Docker's pids cgroup contains a fork bomb on this host"),
+    # Ends by the memory limit (error) or by the import limit (timeout), whichever comes first.
+    "fork_bomb": Expect(0, RunStatus.ERROR, or_status=RunStatus.TIMEOUT,
+                        docker_only="RLIMIT_NPROC does not bind root, so only Docker's pids "
+                                    "cgroup contains a fork bomb on this host"),
     "memory_bomb": Expect(40, RunStatus.FAILED),
     "flood": Expect(0, RunStatus.ERROR),
     "disk_fill": Expect(100, RunStatus.PASSED),
@@ -124,8 +128,8 @@ def test_hostile_submission(adder: Exercise, backend: str, name: str) -> None:
     if expect.docker_only and backend != "docker":
         pytest.skip(expect.docker_only)
     report, elapsed = grade_hostile(adder, name, backend)
-    assert (report.score, report.status) == (expect.score, expect.status), report.model_dump_json(
-        indent=1, include={"status", "message", "tests"})
+    assert report.score == expect.score, report.model_dump_json(indent=1, include={"message", "tests"})
+    assert report.status in (expect.status, expect.or_status), report.message
     assert report.mode == "isolated" and report.sandbox == backend
     # Within its limits: the whole-run timeout plus start-up and a restart or two.
     assert elapsed < adder.meta.limits.run_timeout + 30
