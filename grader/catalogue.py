@@ -31,9 +31,7 @@ class Catalogue:
 
     def slugs(self) -> list[str]:
         """The slugs of every exercise folder, sorted."""
-        return sorted(
-            p.name for p in self.root.iterdir() if (p / "exercise.toml").is_file()
-        )
+        return sorted(p.name for p in self.root.iterdir() if (p / "exercise.toml").is_file())
 
     def get(self, slug: str) -> Exercise:
         """The exercise called ``slug``; ``ExerciseNotFound`` if there is none."""

@@ -93,7 +93,8 @@ def _first_doc_line(source: str) -> str:
 
 
 class Exercise:
-    """An exercise folder: metadata, statement, stub, visible and hidden tests, reference, mutants."""
+    """An exercise folder: metadata, statement, stub, visible and hidden tests, reference,
+    mutants."""
 
     def __init__(self, root: Path) -> None:
         self.root = root

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from grader import __version__
 from grader.exercise import Exercise
-from grader.harness.supervisor import DirectRunner, collect_suite
 from grader.harness.runner import SuiteOutcome, SuiteRunner
+from grader.harness.supervisor import DirectRunner, collect_suite
 from grader.report import Report, RunStatus, TestResult, TestStatus
 from grader.scoring import TestRecord, score_tests
 from grader.submission import Submission
@@ -23,8 +23,10 @@ def suite_tests(exercise: Exercise) -> list[TestRecord]:
     key = exercise.suite_hash
     if key not in _suites:
         _suites[key] = collect_suite(exercise)
-    return [TestRecord(nodeid=t.nodeid, name=t.name, category=t.category, hint=t.hint)
-            for t in _suites[key]]
+    return [
+        TestRecord(nodeid=t.nodeid, name=t.name, category=t.category, hint=t.hint)
+        for t in _suites[key]
+    ]
 
 
 def grade(exercise: Exercise, submission: Submission, runner: SuiteRunner | None = None) -> Report:
@@ -59,22 +61,40 @@ def _run_status(outcome: SuiteOutcome) -> RunStatus:
     return RunStatus.FAILED
 
 
-def build_report(exercise: Exercise, outcome: SuiteOutcome, mode: str,
-                 started_at: datetime, duration: float) -> Report:
+def build_report(
+    exercise: Exercise, outcome: SuiteOutcome, mode: str, started_at: datetime, duration: float
+) -> Report:
     """Score ``outcome`` and wrap it in a versioned report."""
     scored = score_tests(outcome.records, exercise.meta.categories)
     tests = [
-        TestResult(name=r.name, category=r.category, points=pts, max_points=max_pts,
-                   status=r.status, message=r.message, hint=r.hint,
-                   duration=round(r.duration, 4), detail=r.detail)
+        TestResult(
+            name=r.name,
+            category=r.category,
+            points=pts,
+            max_points=max_pts,
+            status=r.status,
+            message=r.message,
+            hint=r.hint,
+            duration=round(r.duration, 4),
+            detail=r.detail,
+        )
         for r, (pts, max_pts) in zip(outcome.records, scored.points, strict=True)
     ]
     status = _run_status(outcome)
     message = outcome.error or ("the whole run hit its time limit" if outcome.timed_out else "")
     return Report(
-        grader_version=__version__, exercise=exercise.slug, status=status,
-        score=scored.score, max_score=scored.max_score, message=message, mode=mode,
-        sandbox=outcome.sandbox, suite_hash=exercise.suite_hash, started_at=started_at,
-        duration=round(duration, 3), categories=scored.categories, tests=tests,
+        grader_version=__version__,
+        exercise=exercise.slug,
+        status=status,
+        score=scored.score,
+        max_score=scored.max_score,
+        message=message,
+        mode=mode,
+        sandbox=outcome.sandbox,
+        suite_hash=exercise.suite_hash,
+        started_at=started_at,
+        duration=round(duration, 3),
+        categories=scored.categories,
+        tests=tests,
         output=outcome.output,
     )

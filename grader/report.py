@@ -131,5 +131,6 @@ def report_schema(public: bool = False) -> dict[str, Any]:
     """The published JSON Schema of the full or the public report."""
     model = PublicReport if public else Report
     schema = model.model_json_schema()
-    schema["$id"] = f"https://hidden-grader.dev/schema/{'public-' if public else ''}report-{SCHEMA_VERSION}.json"
+    prefix = "public-" if public else ""
+    schema["$id"] = f"https://hidden-grader.dev/schema/{prefix}report-{SCHEMA_VERSION}.json"
     return schema

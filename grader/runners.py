@@ -29,7 +29,8 @@ def make_runner(choice: SandboxChoice, image: str | None = None) -> tuple[SuiteR
         return ChildRunner(), "direct mode: the submission runs unsandboxed, next to the tests"
     try:
         backend, warning = select_backend(
-            None if choice is SandboxChoice.AUTO else choice.value, image=image)
+            None if choice is SandboxChoice.AUTO else choice.value, image=image
+        )
     except SandboxError as exc:
         raise SandboxUnavailable(str(exc)) from exc
     name = backend.name

@@ -40,8 +40,7 @@ def score_tests(records: Sequence[TestRecord], categories: dict[str, float]) -> 
     for record in records:
         counts[record.category] = counts.get(record.category, 0) + 1
     per_test = {
-        name: (categories.get(name, 0.0) / counts[name]) if counts[name] else 0.0
-        for name in counts
+        name: (categories.get(name, 0.0) / counts[name]) if counts[name] else 0.0 for name in counts
     }
     points = []
     passed_by = dict.fromkeys(counts, 0)
@@ -54,10 +53,15 @@ def score_tests(records: Sequence[TestRecord], categories: dict[str, float]) -> 
         if not count:
             continue
         # Computed per category, not summed per test, so a full pass is exactly the maximum.
-        summary.append(CategoryScore(
-            name=name, score=round(categories.get(name, 0.0) * passed_by[name] / count, 4),
-            max_score=categories.get(name, 0.0), passed=passed_by[name], total=count,
-        ))
+        summary.append(
+            CategoryScore(
+                name=name,
+                score=round(categories.get(name, 0.0) * passed_by[name] / count, 4),
+                max_score=categories.get(name, 0.0),
+                passed=passed_by[name],
+                total=count,
+            )
+        )
     return Scored(
         points=[(round(p, 4), round(m, 4)) for p, m in points],
         categories=summary,

@@ -38,7 +38,7 @@ class Subject:
         self.restarts = 0
         self._buffer = bytearray()
         self._next_id = 1
-        self._requests = 0
+        self.requests = 0
         self.last_end: SandboxResult | None = None
 
     # -- life cycle ------------------------------------------------------------
@@ -54,14 +54,17 @@ class Subject:
             hello = self._read_message(deadline, "import")
         except SubjectTimeout:
             raise SubjectTimeout(
-                f"importing the submission took longer than {self.import_timeout:g} s") from None
+                f"importing the submission took longer than {self.import_timeout:g} s"
+            ) from None
         if "import_error" in hello:
             info = hello["import_error"]
             self.close()
             raise ImportFailed(info if type(info) is dict else {"message": "import failed"})
         if hello.get("ready") is not True:
             self.close()
-            raise ProtocolViolation("the submission interfered with the grader's channel while importing")
+            raise ProtocolViolation(
+                "the submission interfered with the grader's channel while importing"
+            )
         self.module_ref, self.kit_ref = hello["module"], hello["kit"]
 
     def ensure_running(self) -> None:
@@ -110,8 +113,8 @@ class Subject:
         """Send one request and return its response message (already checked for its id)."""
         self.ensure_running()
         assert self.run is not None
-        self._requests += 1
-        if self._requests > MAX_REQUESTS:
+        self.requests += 1
+        if self.requests > MAX_REQUESTS:
             raise ProtocolViolation("too many requests in one run")
         request_id = self._next_id
         self._next_id += 1
@@ -125,8 +128,8 @@ class Subject:
             self.close()
             raise ProtocolViolation("the submission's side answered out of turn")
         if "bridge_error" in response:
-            raise ProtocolViolation(
-                f"the submission's answer cannot cross the bridge: {wire.text(response['bridge_error'], 200)}")
+            why = wire.text(response["bridge_error"], 200)
+            raise ProtocolViolation(f"the submission's answer cannot cross the bridge: {why}")
         return response
 
     def _read_message(self, deadline: float, what: str) -> dict[str, Any]:
@@ -137,7 +140,9 @@ class Subject:
             return wire.parse(body)
         except wire.WireError as exc:
             self.close()
-            raise ProtocolViolation(f"malformed message from the submission's side: {exc}") from None
+            raise ProtocolViolation(
+                f"malformed message from the submission's side: {exc}"
+            ) from None
 
     def _read_exact(self, n: int, deadline: float, what: str) -> bytes:
         """Read exactly ``n`` bytes or fail the test (timeout, or the subject died)."""
@@ -173,4 +178,5 @@ class Subject:
                 reason = f"it was killed by signal {result.signal}"
             elif result.exit_code is not None:
                 reason = f"it exited with code {result.exit_code}"
-        raise SubjectDied(f"the submission's process ended during {'import' if when == 'import' else 'a call'}: {reason}")
+        during = "import" if when == "import" else "a call"
+        raise SubjectDied(f"the submission's process ended during {during}: {reason}")

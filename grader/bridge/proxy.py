@@ -23,8 +23,9 @@ _ITER_BATCH = 512
 #: A proxy's own operations a test may hand to a batch helper.
 _PASSABLE_DUNDERS = frozenset({"__contains__", "__len__", "__iter__", "__call__"})
 #: Builtin exceptions that must not escape into the harness as themselves.
-_CONTROL_FLOW = frozenset({"SystemExit", "KeyboardInterrupt", "GeneratorExit", "StopIteration",
-                           "StopAsyncIteration"})
+_CONTROL_FLOW = frozenset(
+    {"SystemExit", "KeyboardInterrupt", "GeneratorExit", "StopIteration", "StopAsyncIteration"}
+)
 
 
 class Bridge:
@@ -41,12 +42,15 @@ class Bridge:
         """Encode an argument: plain data, or a reference to something on the other side."""
         return wire.encode(value, self._ref)
 
-    def _ref(self, obj: Any) -> dict[str, Any]:
+    def _ref(self, obj: Any) -> Any:
         """The reference for a proxy (of the current generation) passed as an argument."""
         if isinstance(obj, RemoteObject):
             return obj._bridge_ref()
-        if inspect.ismethod(obj) and isinstance(obj.__self__, HandleProxy) and (
-                obj.__name__ in _PASSABLE_DUNDERS):
+        if (
+            inspect.ismethod(obj)
+            and isinstance(obj.__self__, HandleProxy)
+            and (obj.__name__ in _PASSABLE_DUNDERS)
+        ):
             # e.g. kit.call_each(cache.__contains__, ...): the operation runs over there.
             return {"$m": [obj.__self__._bridge_ref(), obj.__name__]}
         if type(obj) is range:  # a convenience for tests: a range is its list of ints
@@ -55,7 +59,9 @@ class Bridge:
             gen, hid = obj._bridge_key  # type: ignore[attr-defined]
             self._check_generation(gen)
             return {"$x": hid}
-        raise TypeError(f"a hidden test may pass only plain data and kit objects, not {type(obj).__name__}")
+        raise TypeError(
+            f"a hidden test may pass only plain data and kit objects, not {type(obj).__name__}"
+        )
 
     def _check_generation(self, generation: int) -> None:
         """Refuse objects of a subject that has since been restarted."""
@@ -73,15 +79,29 @@ class Bridge:
         """Build the proxy a reference describes."""
         gen = self.subject.generation
         if "$h" in data:
-            return HandleProxy(self, gen, wire.ident(data["$h"]), wire.ident(data.get("c", 0)),
-                               wire.text(data.get("t", "object"), 100))
+            return HandleProxy(
+                self,
+                gen,
+                wire.ident(data["$h"]),
+                wire.ident(data.get("c", 0)),
+                wire.text(data.get("t", "object"), 100),
+            )
         if "$e" in data:
-            return EnumMemberProxy(self, gen, wire.ident(data["h"]), wire.ident(data["$e"]),
-                                   wire.text(data["c"], 100), wire.text(data["n"], 100),
-                                   self.decode(data.get("v")))
+            return EnumMemberProxy(
+                self,
+                gen,
+                wire.ident(data["h"]),
+                wire.ident(data["$e"]),
+                wire.text(data["c"], 100),
+                wire.text(data["n"], 100),
+                self.decode(data.get("v")),
+            )
         if "$x" in data:
-            return self.exception_class(wire.ident(data["$x"]), wire.text(data["n"], 100),
-                                        wire.text(data.get("b", "Exception"), 100))
+            return self.exception_class(
+                wire.ident(data["$x"]),
+                wire.text(data["n"], 100),
+                wire.text(data.get("b", "Exception"), 100),
+            )
         raise wire.WireError("unknown reference")
 
     def exception_class(self, hid: int, name: str, base_name: str) -> type[BaseException]:
@@ -89,12 +109,16 @@ class Bridge:
         key = (self.subject.generation, hid)
         if key not in self._exc_classes:
             base = getattr(builtins, base_name, Exception)
-            if not (isinstance(base, type) and issubclass(base, Exception)) or base_name in _CONTROL_FLOW:
+            if (
+                not (isinstance(base, type) and issubclass(base, Exception))
+                or base_name in _CONTROL_FLOW
+            ):
                 base = Exception
             if not name.isidentifier():
                 name = "SubmissionError"
-            self._exc_classes[key] = type(name, (base,), {"_bridge_key": key,
-                                                          "__module__": "submission"})
+            self._exc_classes[key] = type(
+                name, (base,), {"_bridge_key": key, "__module__": "submission"}
+            )
         return self._exc_classes[key]
 
     # -- calls -----------------------------------------------------------------
@@ -112,8 +136,12 @@ class Bridge:
             return ProtocolViolation("malformed exception from the submission's side")
         name, message = wire.text(info.get("type", ""), 100), wire.text(info.get("msg", ""), 300)
         builtin = getattr(builtins, name, None)
-        if info.get("builtin") is True and isinstance(builtin, type) and issubclass(
-                builtin, Exception) and name not in _CONTROL_FLOW:
+        if (
+            info.get("builtin") is True
+            and isinstance(builtin, type)
+            and issubclass(builtin, Exception)
+            and name not in _CONTROL_FLOW
+        ):
             return builtin(message)
         cls = info.get("cls")
         if type(cls) is dict and "$x" in cls:
@@ -167,17 +195,22 @@ class HandleProxy(RemoteObject):
             raise AttributeError(name)
         return self._bridge.getattr(self, name)
 
-    @property  # type: ignore[misc]
-    def __doc__(self) -> Any:  # noqa: D105
+    @property
+    def __doc__(self) -> Any:  # type: ignore[override]
         return self._bridge.getattr(self, "__doc__")
 
     def __setattr__(self, name: str, value: Any) -> None:
-        self._bridge.call("setattr", obj=self._bridge_ref(), name=name,
-                          args=self._bridge.encode([value]))
+        self._bridge.call(
+            "setattr", obj=self._bridge_ref(), name=name, args=self._bridge.encode([value])
+        )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self._bridge.call("call", obj=self._bridge_ref(), args=self._bridge.encode(list(args)),
-                                 kwargs=self._bridge.encode(kwargs))
+        return self._bridge.call(
+            "call",
+            obj=self._bridge_ref(),
+            args=self._bridge.encode(list(args)),
+            kwargs=self._bridge.encode(kwargs),
+        )
 
     def __len__(self) -> int:
         value = self._bridge.call("len", obj=self._bridge_ref())
@@ -186,8 +219,9 @@ class HandleProxy(RemoteObject):
         return value
 
     def __contains__(self, item: Any) -> bool:
-        value = self._bridge.call("contains", obj=self._bridge_ref(),
-                                  args=self._bridge.encode([item]))
+        value = self._bridge.call(
+            "contains", obj=self._bridge_ref(), args=self._bridge.encode([item])
+        )
         if type(value) is not bool:
             raise ProtocolViolation("'in' did not return a bool")
         return value
@@ -205,8 +239,10 @@ class HandleProxy(RemoteObject):
         return hash(self._key())
 
     def __bool__(self) -> bool:
-        raise TypeError(f"the truth of a {self._bridge_type} object from the submission is not "
-                        "checked; compare a plain value instead")
+        raise TypeError(
+            f"the truth of a {self._bridge_type} object from the submission is not "
+            "checked; compare a plain value instead"
+        )
 
     def __repr__(self) -> str:
         return f"<submission {self._bridge_type} #{self._bridge_id}>"
@@ -242,8 +278,13 @@ class BoundMethodProxy(RemoteObject):
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         bridge = self._bridge
-        return bridge.call("callmethod", obj=self._target._bridge_ref(), name=self._name,
-                           args=bridge.encode(list(args)), kwargs=bridge.encode(kwargs))
+        return bridge.call(
+            "callmethod",
+            obj=self._target._bridge_ref(),
+            name=self._name,
+            args=bridge.encode(list(args)),
+            kwargs=bridge.encode(kwargs),
+        )
 
     def __repr__(self) -> str:
         return f"<method {self._name} of {self._target!r}>"
@@ -252,8 +293,9 @@ class BoundMethodProxy(RemoteObject):
 class EnumMemberProxy(RemoteObject):
     """A member of one of the submission's enums: equal to the same member, by class and name."""
 
-    def __init__(self, bridge: Bridge, gen: int, hid: int, cls: int, cls_name: str, name: str,
-                 value: Any) -> None:
+    def __init__(
+        self, bridge: Bridge, gen: int, hid: int, cls: int, cls_name: str, name: str, value: Any
+    ) -> None:
         self._bridge, self._bridge_gen, self._bridge_cls = bridge, gen, cls
         self._id, self.name, self.value, self._cls_name = hid, name, value, cls_name
 

@@ -37,7 +37,7 @@ def _safe_text(fn: Any, obj: Any) -> str:
     """``str``/``repr`` of a submission object, never raising."""
     try:
         text = fn(obj)
-    except BaseException:  # noqa: BLE001 - the submission's __str__ may do anything
+    except BaseException:
         return "<unprintable>"
     return text[:TEXT_LIMIT] if type(text) is str else "<unprintable>"
 
@@ -67,7 +67,7 @@ class Channel:
         """Send one message to the harness."""
         view = memoryview(wire.frame(message))
         while view:
-            view = view[os.write(self.fd_out, view):]
+            view = view[os.write(self.fd_out, view) :]
 
 
 class Server:
@@ -89,8 +89,13 @@ class Server:
     def ref(self, obj: Any) -> dict[str, Any]:
         """Describe an object that stays here."""
         if isinstance(obj, enum.Enum):
-            return {"$e": self.handle(type(obj)), "h": self.handle(obj), "n": obj.name,
-                    "c": type(obj).__name__, "v": self.encode(obj.value)}
+            return {
+                "$e": self.handle(type(obj)),
+                "h": self.handle(obj),
+                "n": obj.name,
+                "c": type(obj).__name__,
+                "v": self.encode(obj.value),
+            }
         if isinstance(obj, type) and issubclass(obj, BaseException):
             return {"$x": self.handle(obj), "n": obj.__name__, "b": _builtin_base(obj)}
         return {"$h": self.handle(obj), "c": self.handle(type(obj)), "t": type(obj).__name__}
@@ -116,21 +121,28 @@ class Server:
     def describe_exception(self, exc: BaseException) -> dict[str, Any]:
         """An exception as data: type, whether builtin, its class reference, and message."""
         cls = type(exc)
-        return {"type": cls.__name__, "builtin": cls.__module__ == "builtins"
-                and getattr(builtins, cls.__name__, None) is cls,
-                "cls": self.ref(cls), "msg": _safe_text(str, exc)}
+        return {
+            "type": cls.__name__,
+            "builtin": cls.__module__ == "builtins"
+            and getattr(builtins, cls.__name__, None) is cls,
+            "cls": self.ref(cls),
+            "msg": _safe_text(str, exc),
+        }
 
     def dispatch(self, request: dict[str, Any]) -> dict[str, Any]:
         """Carry out one request and build its response."""
         op = request.get("op")
-        target = self.decode(request["obj"]) if "obj" in request else None
+        target: Any = self.decode(request["obj"]) if "obj" in request else None
         args = self.decode(request.get("args", []))
         kwargs = self.decode(request.get("kwargs", {"$d": []}))
         if op == "getattr":
             name = wire.text(request["name"])
             value = getattr(target, name)
-            if getattr(value, "__self__", None) is target and callable(value) and not isinstance(
-                    target, type):
+            if (
+                getattr(value, "__self__", None) is target
+                and callable(value)
+                and not isinstance(target, type)
+            ):
                 return {"method": True}
             return {"ok": self.encode(value)}
         if op == "setattr":
@@ -175,14 +187,18 @@ class Server:
                 response = self.dispatch(request)
             except wire.WireError as exc:
                 response = {"bridge_error": str(exc)[:TEXT_LIMIT]}
-            except BaseException as exc:  # noqa: BLE001 - the submission's exceptions are data
+            except BaseException as exc:
                 response = {"exc": self.describe_exception(exc)}
             response["id"] = request.get("id")
             try:
                 self.channel.send(response)
             except (wire.WireError, RecursionError, ValueError) as exc:
-                self.channel.send({"id": request.get("id"),
-                                   "bridge_error": f"result cannot be sent: {exc}"[:TEXT_LIMIT]})
+                self.channel.send(
+                    {
+                        "id": request.get("id"),
+                        "bridge_error": f"result cannot be sent: {exc}"[:TEXT_LIMIT],
+                    }
+                )
 
 
 def _import_error(exc: BaseException, module: str) -> dict[str, Any]:
@@ -210,7 +226,7 @@ def main() -> None:
     server = Server(channel)
     try:
         loaded = importlib.import_module(module)
-    except BaseException as exc:  # noqa: BLE001 - whatever the import does is data
+    except BaseException as exc:
         channel.send({"id": 0, "import_error": _import_error(exc, module)})
         return
     channel.send({"id": 0, "ready": True, "module": server.ref(loaded), "kit": server.ref(Kit())})

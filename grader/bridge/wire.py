@@ -59,7 +59,7 @@ def parse(body: bytes) -> dict[str, Any]:
     return message
 
 
-def encode(value: Any, ref: Callable[[Any], dict[str, Any]], depth: int = 0) -> Any:
+def encode(value: Any, ref: Callable[[Any], Any], depth: int = 0) -> Any:
     """Encode ``value``; objects that are not exactly plain data go through ``ref``."""
     if depth > MAX_DEPTH:
         raise WireError("value nests too deeply")
@@ -73,8 +73,9 @@ def encode(value: Any, ref: Callable[[Any], dict[str, Any]], depth: int = 0) -> 
     if kind is tuple:
         return {"$t": [encode(v, ref, depth + 1) for v in value]}
     if kind is dict:
-        return {"$d": [[encode(k, ref, depth + 1), encode(v, ref, depth + 1)]
-                       for k, v in value.items()]}
+        return {
+            "$d": [[encode(k, ref, depth + 1), encode(v, ref, depth + 1)] for k, v in value.items()]
+        }
     return ref(value)
 
 

@@ -16,8 +16,12 @@ from grader.cli.output import console, error, stdout_is_terminal, table
 
 ExercisesDir = Annotated[
     Path | None,
-    typer.Option("--exercises", help="Directory of exercises to use instead of the shipped ones.",
-                 envvar="GRADER_EXERCISES_DIR", show_envvar=True),
+    typer.Option(
+        "--exercises",
+        help="Directory of exercises to use instead of the shipped ones.",
+        envvar="GRADER_EXERCISES_DIR",
+        show_envvar=True,
+    ),
 ]
 
 
@@ -39,15 +43,19 @@ def show(slug: str, exercises: ExercisesDir = None) -> None:
 
 def start(
     slug: str,
-    directory: Annotated[Path | None, typer.Argument(help="Working folder (default: ./SLUG).")] = None,
+    directory: Annotated[
+        Path | None, typer.Argument(help="Working folder (default: ./SLUG).")
+    ] = None,
     force: Annotated[bool, typer.Option(help="Overwrite files that already exist.")] = False,
     exercises: ExercisesDir = None,
 ) -> None:
     """Copy an exercise's statement, stub and visible tests into a working folder."""
     exercise = Catalogue(exercises).get(slug)
     target = directory or Path(slug)
-    files = {exercise.root / "README.md": target / "README.md",
-             exercise.stub_path: target / exercise.meta.module}
+    files = {
+        exercise.root / "README.md": target / "README.md",
+        exercise.stub_path: target / exercise.meta.module,
+    }
     files.update({test: target / test.name for test in exercise.visible_tests()})
     clashes = [str(dst) for dst in files.values() if dst.exists()]
     if clashes and not force:
@@ -56,8 +64,10 @@ def start(
     target.mkdir(parents=True, exist_ok=True)
     for src, dst in files.items():
         shutil.copyfile(src, dst)
-    console().print(f"Started [bold]{slug}[/] in {target}/: edit {exercise.meta.module}, then run "
-                    f"`grader test {target}` and `grader grade {slug} {target}`.")
+    console().print(
+        f"Started [bold]{slug}[/] in {target}/: edit {exercise.meta.module}, then run "
+        f"`grader test {target}` and `grader grade {slug} {target}`."
+    )
 
 
 def test(
@@ -69,7 +79,8 @@ def test(
         raise typer.Exit(2)
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(directory)],
-        cwd=directory, check=False,
+        cwd=directory,
+        check=False,
     )
     raise typer.Exit(0 if proc.returncode == 0 else 1)
 

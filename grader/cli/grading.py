@@ -5,17 +5,19 @@ from __future__ import annotations
 import json
 import sys
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import Progress
+from rich.progress import Progress, TaskID
 
 from grader import formats
 from grader.catalogue import Catalogue
 from grader.cli.exercises import ExercisesDir
 from grader.cli.output import console, error, print_report, stdout_is_terminal, table
 from grader.grading import grade as grade_submission
+from grader.harness.runner import SuiteRunner
 from grader.public import to_public
 from grader.report import PublicReport, Report, report_schema
 from grader.runners import SandboxChoice, make_runner
@@ -37,21 +39,31 @@ class Format(StrEnum):
 
 SandboxOption = Annotated[
     SandboxChoice,
-    typer.Option("--sandbox", envvar="GRADER_SANDBOX",
-                 help="Where the submission runs: auto (Docker if available, else a process "
-                      "sandbox), docker, process, or none (direct mode, trusted code only)."),
+    typer.Option(
+        "--sandbox",
+        envvar="GRADER_SANDBOX",
+        help="Where the submission runs: auto (Docker if available, else a process "
+        "sandbox), docker, process, or none (direct mode, trusted code only).",
+    ),
 ]
 
 
 def grade(
     slug: str,
     path: Annotated[Path, typer.Argument(help="The module file, or a folder holding it.")],
-    output_format: Annotated[Format, typer.Option(
-        "--format", "-f", help="text, json (the versioned public report), junit, exercism, "
-                               "gradescope, github (annotations and summary) or markdown.",
-    )] = Format.TEXT,
+    output_format: Annotated[
+        Format,
+        typer.Option(
+            "--format",
+            "-f",
+            help="text, json (the versioned public report), junit, exercism, "
+            "gradescope, github (annotations and summary) or markdown.",
+        ),
+    ] = Format.TEXT,
     sandbox: SandboxOption = SandboxChoice.AUTO,
-    full: Annotated[bool, typer.Option(help="Show grader-only detail (for exercise authors).")] = False,
+    full: Annotated[
+        bool, typer.Option(help="Show grader-only detail (for exercise authors).")
+    ] = False,
     exercises: ExercisesDir = None,
 ) -> None:
     """Grade a submission against the exercise's hidden suite (exit 0 only when it passes)."""
@@ -81,7 +93,9 @@ def emit_report(public: PublicReport, output_format: Format, full: Report | None
 
 
 def validate(
-    slugs: Annotated[list[str] | None, typer.Argument(help="Exercises to check (default: all).")] = None,
+    slugs: Annotated[
+        list[str] | None, typer.Argument(help="Exercises to check (default: all).")
+    ] = None,
     runs: Annotated[int, typer.Option(min=1, help="How many times the reference must pass.")] = 5,
     sandbox: SandboxOption = SandboxChoice.NONE,
     exercises: ExercisesDir = None,
@@ -94,16 +108,32 @@ def validate(
         for exercise in chosen:
             task = progress.add_task(f"validating {exercise.slug}", total=None)
             result = validate_exercise(
-                exercise, lambda: make_runner(sandbox)[0], runs=runs,
-                progress=lambda check, t=task: progress.advance(t))
+                exercise,
+                partial(_runner_only, sandbox),
+                runs=runs,
+                progress=partial(_advance, progress, task),
+            )
             checks += result.checks
             progress.remove_task(task)
-    table("Validation", ["exercise", "check", "expected", "result", "ok"],
-          [[c.exercise, c.subject, c.expected, c.result, "ok" if c.ok else "FAIL"] for c in checks])
+    table(
+        "Validation",
+        ["exercise", "check", "expected", "result", "ok"],
+        [[c.exercise, c.subject, c.expected, c.result, "ok" if c.ok else "FAIL"] for c in checks],
+    )
     failed = [c for c in checks if not c.ok]
     summary = f"{len(checks) - len(failed)}/{len(checks)} checks passed"
     console().print(summary if not failed else f"[bold red]{summary}[/]")
     raise typer.Exit(1 if failed else 0)
+
+
+def _advance(progress: Progress, task: TaskID, _check: Check) -> None:
+    """Count one finished check on the progress bar."""
+    progress.advance(task)
+
+
+def _runner_only(sandbox: SandboxChoice) -> SuiteRunner:
+    """A runner for ``sandbox``, its warning already shown once."""
+    return make_runner(sandbox)[0]
 
 
 def schema(

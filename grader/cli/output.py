@@ -10,8 +10,7 @@ from rich.table import Table
 
 from grader.report import PublicReport, RunStatus, TestStatus
 
-_STYLE = {"passed": "green", "failed": "red", "error": "red", "timeout": "yellow",
-          "skipped": "dim"}
+_STYLE = {"passed": "green", "failed": "red", "error": "red", "timeout": "yellow", "skipped": "dim"}
 
 
 def stdout_is_terminal() -> bool:
@@ -56,20 +55,29 @@ def print_report(report: PublicReport) -> None:
     pct = 100 * report.score / report.max_score if report.max_score else 0.0
     colour = "green" if report.status is RunStatus.PASSED else "red"
     where = f"isolated ({report.sandbox})" if report.mode == "isolated" else report.mode
-    out.print(f"[bold]{report.exercise}[/]: [{colour}]{report.status.value}[/]  "
-              f"score {report.score:g}/{report.max_score:g} ({pct:.1f}%)  "
-              f"[dim]{report.duration:.2f} s, {where} mode[/]")
+    out.print(
+        f"[bold]{report.exercise}[/]: [{colour}]{report.status.value}[/]  "
+        f"score {report.score:g}/{report.max_score:g} ({pct:.1f}%)  "
+        f"[dim]{report.duration:.2f} s, {where} mode[/]"
+    )
     if report.message:
         out.print(f"[{colour}]{_escape(report.message)}[/]")
-    table("Categories", ["category", "passed", "points"],
-          [[c.name, f"{c.passed}/{c.total}", f"{c.score:g}/{c.max_score:g}"]
-           for c in report.categories])
+    table(
+        "Categories",
+        ["category", "passed", "points"],
+        [
+            [c.name, f"{c.passed}/{c.total}", f"{c.score:g}/{c.max_score:g}"]
+            for c in report.categories
+        ],
+    )
     failing = [t for t in report.tests if t.status is not TestStatus.PASSED]
     if failing and failing[0].name is not None and not report.message:
         out.print()
         for test in failing:
-            out.print(f"[{_STYLE[test.status.value]}]{test.status.value:>7}[/] "
-                      f"{test.category}/{_escape(test.name or '')}")
+            out.print(
+                f"[{_STYLE[test.status.value]}]{test.status.value:>7}[/] "
+                f"{test.category}/{_escape(test.name or '')}"
+            )
             if test.hint:
                 out.print(f"          expected: {_escape(test.hint)}")
             if test.message:

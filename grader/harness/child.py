@@ -41,8 +41,12 @@ def _import_error(exc: BaseException, module: str) -> dict[str, Any]:
     for frame in traceback.extract_tb(exc.__traceback__):
         if Path(frame.filename).name == f"{module}.py":
             line = frame.lineno
-    return {"event": "import_error", "type": type(exc).__name__,
-            "message": str(exc)[:300], "line": line}
+    return {
+        "event": "import_error",
+        "type": type(exc).__name__,
+        "message": str(exc)[:300],
+        "line": line,
+    }
 
 
 def _no_subject() -> Any:
@@ -53,8 +57,16 @@ def _no_subject() -> Any:
 def _pytest_args(spec: dict[str, Any]) -> list[str]:
     """Arguments that isolate the hidden suite from any ini file or conftest around it."""
     args = [
-        spec["hidden_dir"], "-q", "-p", "no:cacheprovider",
-        "-c", spec["ini"], "--rootdir", spec["hidden_dir"], "--confcutdir", spec["hidden_dir"],
+        spec["hidden_dir"],
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-c",
+        spec["ini"],
+        "--rootdir",
+        spec["hidden_dir"],
+        "--confcutdir",
+        spec["hidden_dir"],
     ]
     for nodeid in spec.get("deselect", []):
         args += ["--deselect", nodeid]
@@ -77,7 +89,7 @@ def run_direct(spec: dict[str, Any], sink: Sink) -> None:
     sys.path.insert(0, spec["submission_dir"])
     try:
         module = importlib.import_module(spec["module"])
-    except BaseException as exc:  # noqa: BLE001 - whatever the import does is data
+    except BaseException as exc:
         sink(_import_error(exc, spec["module"]))
         return
     sink({"event": "imported"})

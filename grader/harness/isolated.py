@@ -14,11 +14,19 @@ from sandbox import SandboxError, SandboxJob, SandboxLimits, select_backend
 
 _GRADER_ROOT = Path(__file__).resolve().parents[1]
 #: The stdlib-only files the subject server needs inside the sandbox.
-_SERVER_FILES = ("__init__.py", "bridge/__init__.py", "bridge/wire.py",
-                 "bridge/subject_server.py", "testkit/__init__.py", "testkit/kit.py",
-                 "testkit/local.py")
-_BOOT = ("import os, sys; sys.path[:0] = [os.getcwd()]; "
-         "from grader.bridge.subject_server import main; main()")
+_SERVER_FILES = (
+    "__init__.py",
+    "bridge/__init__.py",
+    "bridge/wire.py",
+    "bridge/subject_server.py",
+    "testkit/__init__.py",
+    "testkit/kit.py",
+    "testkit/local.py",
+)
+_BOOT = (
+    "import os, sys; sys.path[:0] = [os.getcwd()]; "
+    "from grader.bridge.subject_server import main; main()"
+)
 
 
 def subject_job(module: str, source: bytes, limits: SandboxLimits) -> SandboxJob:
@@ -26,8 +34,9 @@ def subject_job(module: str, source: bytes, limits: SandboxLimits) -> SandboxJob
     files = {f"grader/{name}": (_GRADER_ROOT / name).read_bytes() for name in _SERVER_FILES}
     files["grader/__init__.py"] = b""
     files[f"{module}.py"] = source
-    return SandboxJob(argv=["python3", "-I", "-S", "-B", "-c", _BOOT, module],
-                      files=files, limits=limits)
+    return SandboxJob(
+        argv=["python3", "-I", "-S", "-B", "-c", _BOOT, module], files=files, limits=limits
+    )
 
 
 def limits_from(spec: dict[str, Any]) -> SandboxLimits:
@@ -48,8 +57,11 @@ class _Session:
         self.subject.end_test()
 
 
-def run_isolated(spec: dict[str, Any], sink: Callable[[dict[str, Any]], None],
-                 run_pytest: Callable[[HarnessPlugin], int]) -> None:
+def run_isolated(
+    spec: dict[str, Any],
+    sink: Callable[[dict[str, Any]], None],
+    run_pytest: Callable[[HarnessPlugin], int],
+) -> None:
     """Start the subject in the sandbox, then run the suite through the bridge."""
     source = (Path(spec["submission_dir"]) / f"{spec['module']}.py").read_bytes()
     try:
@@ -64,24 +76,44 @@ def run_isolated(spec: dict[str, Any], sink: Callable[[dict[str, Any]], None],
         try:
             subject.start()
         except ImportFailed as exc:
-            sink({"event": "import_error", "type": str(exc.info.get("type", "Error")),
-                  "message": str(exc.info.get("message", ""))[:300],
-                  "line": exc.info.get("line") if type(exc.info.get("line")) is int else None})
+            sink(
+                {
+                    "event": "import_error",
+                    "type": str(exc.info.get("type", "Error")),
+                    "message": str(exc.info.get("message", ""))[:300],
+                    "line": exc.info.get("line") if type(exc.info.get("line")) is int else None,
+                }
+            )
             return
         except BridgeFailure as exc:
-            sink({"event": "import_failure", "status": exc.report_status,
-                  "message": exc.report_message})
+            sink(
+                {
+                    "event": "import_failure",
+                    "status": exc.report_status,
+                    "message": exc.report_message,
+                }
+            )
             return
         except SandboxError as exc:
             sink({"event": "sandbox_error", "message": str(exc)})
             return
         sink({"event": "imported", "sandbox": backend.name})
         bridge = Bridge(subject)
-        plugin = HarnessPlugin(subject=lambda: FollowingProxy(bridge, "module"),
-                               kit=lambda: FollowingProxy(bridge, "kit"), sink=sink,
-                               session=_Session(subject, spec["test_timeout"]))
+        plugin = HarnessPlugin(
+            subject=lambda: FollowingProxy(bridge, "module"),
+            kit=lambda: FollowingProxy(bridge, "kit"),
+            sink=sink,
+            session=_Session(subject, spec["test_timeout"]),
+        )
         code = run_pytest(plugin)
-        sink({"event": "finished", "exit_code": code, "restarts": subject.restarts})
+        sink(
+            {
+                "event": "finished",
+                "exit_code": code,
+                "restarts": subject.restarts,
+                "requests": subject.requests,
+            }
+        )
     finally:
         subject.close(graceful=True)
         backend.close()

@@ -63,8 +63,13 @@ def classify_failure(excinfo: pytest.ExceptionInfo[BaseException]) -> tuple[str,
 class HarnessPlugin:
     """Provides ``subject`` and ``kit`` fixtures and streams per-test records to a sink."""
 
-    def __init__(self, subject: Callable[[], Any], kit: Callable[[], Any], sink: Sink,
-                 session: TestSession | None = None) -> None:
+    def __init__(
+        self,
+        subject: Callable[[], Any],
+        kit: Callable[[], Any],
+        sink: Sink,
+        session: TestSession | None = None,
+    ) -> None:
         self._session = session
         self._make_subject = subject
         self._make_kit = kit
@@ -97,8 +102,12 @@ class HarnessPlugin:
             category = str(marker.args[0]) if marker and marker.args else ""
             doc = getattr(getattr(item, "function", None), "__doc__", None)
             tests.append(
-                {"nodeid": item.nodeid, "name": item.name, "category": category,
-                 "hint": first_line(doc)}
+                {
+                    "nodeid": item.nodeid,
+                    "name": item.name,
+                    "category": category,
+                    "hint": first_line(doc),
+                }
             )
         self._sink({"event": "collected", "tests": tests})
 
@@ -115,15 +124,20 @@ class HarnessPlugin:
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Iterator[None]:
         """Classify the failure of each phase while the exception is still at hand."""
-        report: pytest.TestReport = yield  # type: ignore[misc]
+        report: pytest.TestReport = yield  # type: ignore[assignment]
         record = self._records.get(item.nodeid)
         if record is not None and report.failed and call.excinfo is not None:
             if record["status"] == "passed":
                 kind, message = classify_failure(call.excinfo)
-                status = kind if kind in ("timeout", "error", "failed") else (
-                    "failed" if call.when == "call" else "error")
+                status = (
+                    kind
+                    if kind in ("timeout", "error", "failed")
+                    else ("failed" if call.when == "call" else "error")
+                )
                 record.update(
-                    status=status, kind=kind, message=message,
+                    status=status,
+                    kind=kind,
+                    message=message,
                     detail=str(report.longreprtext)[-4000:],
                 )
         elif record is not None and report.skipped and call.when != "teardown":

@@ -27,6 +27,8 @@ class SuiteRunner(Protocol):
 
     mode: str
 
-    def run(self, exercise: Exercise, submission_dir: Path, tests: list[TestRecord]) -> SuiteOutcome:
+    def run(
+        self, exercise: Exercise, submission_dir: Path, tests: list[TestRecord]
+    ) -> SuiteOutcome:
         """Run ``tests`` against the module in ``submission_dir``; never raises for bad code."""
         ...

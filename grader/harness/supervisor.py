@@ -11,6 +11,7 @@ a backstop.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -35,8 +36,12 @@ _POLL = 0.01
 def child_env() -> dict[str, str]:
     """A predictable environment for pytest children: no plugins from the host, no bytecode."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "PYTHON"))}
-    env.update(PYTEST_DISABLE_PLUGIN_AUTOLOAD="1", PYTHONDONTWRITEBYTECODE="1",
-               PYTHONHASHSEED="0", PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    env.update(
+        PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",
+        PYTHONDONTWRITEBYTECODE="1",
+        PYTHONHASHSEED="0",
+        PYTHONPATH=str(Path(__file__).resolve().parents[2]),
+    )
     return env
 
 
@@ -44,8 +49,12 @@ def _write_spec(workdir: Path, exercise: Exercise, **extra: Any) -> Path:
     """Write the child's spec file (and an empty ini file that shields the suite)."""
     ini = workdir / "pytest.ini"
     ini.write_text("[pytest]\n")
-    spec = {"hidden_dir": str(exercise.hidden_dir), "ini": str(ini),
-            "module": exercise.module_name, **extra}
+    spec = {
+        "hidden_dir": str(exercise.hidden_dir),
+        "ini": str(ini),
+        "module": exercise.module_name,
+        **extra,
+    }
     path = workdir / f"spec-{time.monotonic_ns()}.json"
     path.write_text(json.dumps(spec))
     return path
@@ -70,15 +79,24 @@ def collect_suite(exercise: Exercise) -> list[TestRecord]:
         spec = _write_spec(Path(tmp), exercise, results=str(results), collect_only=True)
         proc = subprocess.run(
             [sys.executable, "-m", "grader.harness.child", str(spec)],
-            env=child_env(), cwd=tmp, capture_output=True, timeout=120, check=False,
+            env=child_env(),
+            cwd=tmp,
+            capture_output=True,
+            timeout=120,
+            check=False,
         )
         records, _ = _read_records(results, 0)
     collected = [r for r in records if r["event"] == "collected"]
     if proc.returncode != 0 or not collected:
-        tail = proc.stdout.decode(errors="replace")[-2000:] + proc.stderr.decode(errors="replace")[-2000:]
+        tail = (
+            proc.stdout.decode(errors="replace")[-2000:]
+            + proc.stderr.decode(errors="replace")[-2000:]
+        )
         raise ExerciseInvalid(f"{exercise.slug}: the hidden suite does not collect:\n{tail}")
-    tests = [TestRecord(nodeid=t["nodeid"], name=t["name"], category=t["category"],
-                        hint=t["hint"]) for t in collected[-1]["tests"]]
+    tests = [
+        TestRecord(nodeid=t["nodeid"], name=t["name"], category=t["category"], hint=t["hint"])
+        for t in collected[-1]["tests"]
+    ]
     _check_categories(exercise, tests)
     return tests
 
@@ -90,7 +108,8 @@ def _check_categories(exercise: Exercise, tests: list[TestRecord]) -> None:
         if test.category not in declared:
             raise ExerciseInvalid(
                 f"{exercise.slug}: {test.nodeid} has category {test.category!r}, "
-                f"not one of {sorted(declared)}")
+                f"not one of {sorted(declared)}"
+            )
     names = [t.name for t in tests]
     if len(set(names)) != len(names):
         raise ExerciseInvalid(f"{exercise.slug}: hidden test names must be unique")
@@ -116,10 +135,16 @@ class ChildRunner:
         if not self.backend:
             return {"mode": "direct"}
         return {
-            "mode": "isolated", "backend": self.backend, "image": self.image,
-            "test_timeout": limits.test_timeout, "import_timeout": ISOLATED_IMPORT,
-            "limits": {"wall_timeout": limits.run_timeout + 60, "cpu_seconds": int(limits.run_timeout) + 60,
-                       "pids": 128, "output_bytes": 64 * 2**20},
+            "mode": "isolated",
+            "backend": self.backend,
+            "image": self.image,
+            "test_timeout": limits.test_timeout,
+            "import_timeout": ISOLATED_IMPORT,
+            "limits": {
+                "wall_timeout": limits.run_timeout + 60,
+                "cpu_seconds": int(limits.run_timeout) + 60,
+                "pids": 128,
+            },
         }
 
     def _limits(self, exercise: Exercise) -> tuple[float, float]:
@@ -129,7 +154,9 @@ class ChildRunner:
             return test_timeout + ISOLATED_GRACE, ISOLATED_IMPORT + ISOLATED_GRACE
         return test_timeout, max(5.0, test_timeout)
 
-    def run(self, exercise: Exercise, submission_dir: Path, tests: list[TestRecord]) -> SuiteOutcome:
+    def run(
+        self, exercise: Exercise, submission_dir: Path, tests: list[TestRecord]
+    ) -> SuiteOutcome:
         """Run every test, restarting the child after a hang or a crash, within the run limit."""
         pending = {t.nodeid: t for t in tests}
         outcome = SuiteOutcome(records=tests)
@@ -138,33 +165,55 @@ class ChildRunner:
         with tempfile.TemporaryDirectory(prefix="grader-direct-") as tmp:
             workdir = Path(tmp)
             while pending and not outcome.error and not outcome.timed_out:
-                progressed = self._one_child(exercise, submission_dir, workdir, pending,
-                                             outcome, deadline)
+                progressed = self._one_child(
+                    exercise, submission_dir, workdir, pending, outcome, deadline
+                )
                 if not progressed:
                     break
         reason = outcome.error or (
-            "the whole run hit its time limit" if outcome.timed_out else "the test process stopped early")
+            "the whole run hit its time limit"
+            if outcome.timed_out
+            else "the test process stopped early"
+        )
         for record in pending.values():
-            _finish(record, TestStatus.TIMEOUT if outcome.timed_out else TestStatus.ERROR,
-                    f"not run: {reason}")
+            _finish(
+                record,
+                TestStatus.TIMEOUT if outcome.timed_out else TestStatus.ERROR,
+                f"not run: {reason}",
+            )
         outcome.output = outcome.output[-OUTPUT_CAP:]
         return outcome
 
-    def _one_child(self, exercise: Exercise, submission_dir: Path, workdir: Path,
-                   pending: dict[str, TestRecord], outcome: SuiteOutcome,
-                   deadline: float) -> bool:
+    def _one_child(
+        self,
+        exercise: Exercise,
+        submission_dir: Path,
+        workdir: Path,
+        pending: dict[str, TestRecord],
+        outcome: SuiteOutcome,
+        deadline: float,
+    ) -> bool:
         """Run one child over the pending tests; ``True`` if it settled at least one test."""
         done_before = len(pending)
         results = workdir / f"results-{time.monotonic_ns()}.jsonl"
         test_timeout, import_limit = self._limits(exercise)
-        spec = _write_spec(workdir, exercise, results=str(results),
-                           submission_dir=str(submission_dir), **self._mode_spec(exercise),
-                           deselect=[t.nodeid for t in outcome.records if t.nodeid not in pending])
+        spec = _write_spec(
+            workdir,
+            exercise,
+            results=str(results),
+            submission_dir=str(submission_dir),
+            **self._mode_spec(exercise),
+            deselect=[t.nodeid for t in outcome.records if t.nodeid not in pending],
+        )
         log = (workdir / "output.log").open("ab+")
         proc = subprocess.Popen(
             [sys.executable, "-m", "grader.harness.child", str(spec)],
-            env=child_env(), cwd=workdir, stdin=subprocess.DEVNULL,
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            env=child_env(),
+            cwd=workdir,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         offset, current, started, imported = 0, None, time.monotonic(), False
         try:
@@ -187,7 +236,10 @@ class ChildRunner:
                         outcome.output += rec.get("text", "")
                     elif event == "import_error":
                         line = f" (line {rec['line']})" if rec.get("line") else ""
-                        outcome.error = f"importing the submission failed{line}: {rec['type']}: {rec['message']}"
+                        outcome.error = (
+                            f"importing the submission failed{line}: "
+                            f"{rec['type']}: {rec['message']}"
+                        )
                     elif event == "start":
                         current, started = rec["nodeid"], time.monotonic()
                     elif event == "end" and rec["nodeid"] in pending:
@@ -197,8 +249,11 @@ class ChildRunner:
                     break
                 now = time.monotonic()
                 if current is not None and now - started > test_timeout:
-                    _finish(pending.pop(current), TestStatus.TIMEOUT,
-                            f"timed out after {test_timeout:g} s")
+                    _finish(
+                        pending.pop(current),
+                        TestStatus.TIMEOUT,
+                        f"timed out after {test_timeout:g} s",
+                    )
                     current = None
                     break
                 if not imported and not outcome.error and now - started > import_limit:
@@ -207,8 +262,11 @@ class ChildRunner:
                     break
                 if now > deadline:
                     if current is not None:
-                        _finish(pending.pop(current), TestStatus.TIMEOUT,
-                                "timed out: the whole run hit its time limit")
+                        _finish(
+                            pending.pop(current),
+                            TestStatus.TIMEOUT,
+                            "timed out: the whole run hit its time limit",
+                        )
                     outcome.timed_out = True
                     break
                 time.sleep(_POLL)
@@ -220,10 +278,15 @@ class ChildRunner:
                 _reap_docker()
         code = proc.returncode
         if current is not None and current in pending:
-            _finish(pending.pop(current), TestStatus.ERROR,
-                    f"the test process died during this test ({_describe_exit(code)})")
+            _finish(
+                pending.pop(current),
+                TestStatus.ERROR,
+                f"the test process died during this test ({_describe_exit(code)})",
+            )
         if not imported and not outcome.error and not outcome.timed_out:
-            outcome.error = f"the submission stopped the process while importing ({_describe_exit(code)})"
+            outcome.error = (
+                f"the submission stopped the process while importing ({_describe_exit(code)})"
+            )
         outcome.output += _tail(workdir / "output.log")
         return len(pending) < done_before
 
@@ -234,13 +297,12 @@ def _reap_docker() -> None:
 
     from sandbox.reaper import reap
 
-    try:
+    # If the daemon is gone too, the next backend start reaps.
+    with contextlib.suppress(docker.errors.DockerException):
         reap(docker.APIClient())
-    except docker.errors.DockerException:
-        pass  # the daemon is gone too; the next backend start reaps
 
 
-def DirectRunner() -> ChildRunner:  # noqa: N802 - reads as the class it stands for
+def DirectRunner() -> ChildRunner:
     """A runner for direct mode: trusted code only."""
     return ChildRunner()
 
@@ -263,10 +325,8 @@ def _finish(record: TestRecord, status: TestStatus, message: str) -> None:
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     """Kill the child and everything it started; reap it."""
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
     proc.wait()
 
 

@@ -8,6 +8,7 @@ and returns plain data (or kit objects), so the same hidden test works in both m
 from __future__ import annotations
 
 import builtins
+import contextlib
 import functools
 import sys
 import threading
@@ -201,7 +202,7 @@ def _outcome(fn: Callable[[], Any]) -> list[Any]:
     """Run ``fn`` and describe how it ended as plain data."""
     try:
         return ["return", fn()]
-    except Exception as exc:  # noqa: BLE001 - the outcome is data for the test
+    except Exception as exc:
         return ["raise", type(exc).__name__, str(exc)[:200]]
 
 
@@ -226,10 +227,8 @@ class ThreadGroup:
         """Wait for every sibling, then make the call."""
         fn, args, kwargs = _unpack_call(call)
         if barrier is not None:
-            try:
+            with contextlib.suppress(threading.BrokenBarrierError):
                 barrier.wait(timeout=10.0)
-            except threading.BrokenBarrierError:
-                pass
         self._outcomes[index] = _outcome(lambda: fn(*args, **kwargs))
 
     def join(self, timeout: float = 10.0) -> list[list[Any]]:

@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from grader.cli import app
 from grader.exercise import Exercise
-from grader.validation import validate_exercise
 from grader.harness.supervisor import DirectRunner
+from grader.validation import validate_exercise
 
 from ..conftest import FIXTURE_EXERCISES
 from ..golden import check_golden

@@ -1,0 +1,59 @@
+"""Run untrusted programs under limits and talk to them over a byte channel.
+
+The package knows nothing of exercises. A :class:`SandboxJob` (argv, files,
+:class:`SandboxLimits`) is started by a :class:`SandboxBackend`; the
+:class:`SandboxRun` it returns is a two-way byte channel to the program
+(``send``/``recv``/``close_stdin``) that ends in a :class:`SandboxResult`.
+
+Backends:
+
+* :class:`DockerSandbox`: hardened throw-away container (the security boundary).
+* :class:`ProcessSandbox`: rlimited subprocess, inside bubblewrap namespaces
+  when available; check ``security_boundary``.
+* :class:`FakeSandbox`: Python callables, for tests of the layers above.
+
+:func:`select_backend` picks one (``GRADER_SANDBOX=docker|process`` forces it)
+and returns ``(backend, warning)``; callers must print the warning.
+"""
+
+from sandbox.base import SandboxBackend, SandboxRun
+from sandbox.docker_backend import DockerSandbox
+from sandbox.errors import (
+    BackendUnavailable,
+    ChannelClosed,
+    DaemonUnavailable,
+    ImageMissing,
+    PermissionDenied,
+    RuntimeMissing,
+    SandboxError,
+    SandboxStartError,
+    SandboxTimeout,
+)
+from sandbox.fake import FakeIO, FakeSandbox
+from sandbox.limits import SandboxLimits
+from sandbox.models import SandboxJob, SandboxResult
+from sandbox.process_backend import ProcessSandbox
+from sandbox.selection import BackendChoice, select_backend
+
+__all__ = [
+    "BackendChoice",
+    "BackendUnavailable",
+    "ChannelClosed",
+    "DaemonUnavailable",
+    "DockerSandbox",
+    "FakeIO",
+    "FakeSandbox",
+    "ImageMissing",
+    "PermissionDenied",
+    "ProcessSandbox",
+    "RuntimeMissing",
+    "SandboxBackend",
+    "SandboxError",
+    "SandboxJob",
+    "SandboxLimits",
+    "SandboxResult",
+    "SandboxRun",
+    "SandboxStartError",
+    "SandboxTimeout",
+    "select_backend",
+]

@@ -1,0 +1,74 @@
+"""Choosing a backend: Docker when it is usable, else the process backend, loudly."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import NamedTuple
+
+from sandbox.base import SandboxBackend
+from sandbox.errors import BackendUnavailable, SandboxError
+
+log = logging.getLogger(__name__)
+
+ENV_VAR = "GRADER_SANDBOX"
+CHOICES = ("docker", "process")
+
+
+class BackendChoice(NamedTuple):
+    """What :func:`select_backend` returns; unpacks as ``backend, warning = ...``.
+
+    ``warning`` is a sentence the caller must show the operator, or ``None``.
+    """
+
+    backend: SandboxBackend
+    warning: str | None
+
+
+def select_backend(
+    prefer: str | None = None,
+    *,
+    image: str | None = None,
+    runtime: str | None = None,
+) -> BackendChoice:
+    """Pick the sandbox backend.
+
+    ``prefer`` (or, when it is ``None``, ``$GRADER_SANDBOX``) may be
+    ``"docker"`` or ``"process"`` to force one; a forced backend that cannot
+    be used raises its :class:`~sandbox.errors.SandboxError` (with the fix)
+    instead of falling back. Unforced: Docker when the daemon and the image
+    are there, else the process backend plus a warning saying why and how to
+    get Docker. The warning is also logged.
+    """
+    choice = (prefer or os.environ.get(ENV_VAR) or "").strip().lower() or None
+    if choice not in (None, *CHOICES):
+        raise SandboxError(
+            f"unknown sandbox backend {choice!r}",
+            fix=f"set {ENV_VAR} to one of: {', '.join(CHOICES)}",
+        )
+    from sandbox.docker_backend import DockerSandbox
+    from sandbox.process_backend import ProcessSandbox
+
+    if choice == "docker":
+        return BackendChoice(DockerSandbox(image, runtime=runtime), None)
+    if choice == "process":
+        backend = ProcessSandbox()
+        return BackendChoice(backend, _warn(backend.warning))
+    try:
+        return BackendChoice(DockerSandbox(image, runtime=runtime), None)
+    except BackendUnavailable as exc:
+        backend = ProcessSandbox()
+        why = f"Docker sandbox unavailable: {exc}. Falling back to the process sandbox"
+        detail = (
+            "with bubblewrap namespaces (weaker than Docker)"
+            if backend.security_boundary
+            else f"-- {backend.warning}"
+        )
+        return BackendChoice(backend, _warn(f"{why} {detail}."))
+
+
+def _warn(text: str | None) -> str | None:
+    """Log ``text`` as a warning and return it."""
+    if text:
+        log.warning("%s", text)
+    return text
