@@ -39,22 +39,32 @@ report_app = typer.Typer(
 )
 
 ReportPath = Annotated[
-    Path, typer.Argument(help="A public report saved with `--format json` ('-' reads stdin).",
-                         allow_dash=True),
+    Path,
+    typer.Argument(
+        help="A public report saved with `--format json` ('-' reads stdin).", allow_dash=True
+    ),
 ]
 
 
 def init_repo(
     slug: str,
     directory: Annotated[Path, typer.Argument(help="Where to write the repository.")],
-    min_percent: Annotated[float, typer.Option(
-        "--min-percent", min=0, max=100,
-        help="Score a push must reach, in percent of the maximum (GRADER_MIN_PERCENT).",
-    )] = DEFAULT_MIN_PERCENT,
-    pip_spec: Annotated[str, typer.Option(
-        "--pip-spec", help="What the workflow gives `pip install` to get the grader "
-                           "(GRADER_PIP_SPEC).",
-    )] = DEFAULT_PIP_SPEC,
+    min_percent: Annotated[
+        float,
+        typer.Option(
+            "--min-percent",
+            min=0,
+            max=100,
+            help="Score a push must reach, in percent of the maximum (GRADER_MIN_PERCENT).",
+        ),
+    ] = DEFAULT_MIN_PERCENT,
+    pip_spec: Annotated[
+        str,
+        typer.Option(
+            "--pip-spec",
+            help="What the workflow gives `pip install` to get the grader (GRADER_PIP_SPEC).",
+        ),
+    ] = DEFAULT_PIP_SPEC,
     gitlab: Annotated[bool, typer.Option(help="Also write .gitlab-ci.yml.")] = False,
     force: Annotated[bool, typer.Option(help="Overwrite files that already exist.")] = False,
     exercises: ExercisesDir = None,
@@ -69,14 +79,18 @@ def init_repo(
         raise typer.Exit(2) from None
     ci = f"{WORKFLOW_PATH}" + (f" and {GITLAB_PATH}" if gitlab else "")
     out = console()
-    out.print(f"Wrote the practice repository for [bold]{slug}[/] to {directory}/ ({ci}).",
-              markup=True)
+    out.print(
+        f"Wrote the practice repository for [bold]{slug}[/] to {directory}/ ({ci}).", markup=True
+    )
     out.print("Next:", markup=False)
-    out.print(f"  cd {directory}\n"
-              "  git init && git add . && git commit -m 'Start the exercise'\n"
-              "  git remote add origin <your repository URL> && git push -u origin HEAD\n"
-              "Set the repository secrets GRADER_URL and GRADER_TOKEN to grade on the server; "
-              "without them every push grades locally (self-practice).", markup=False)
+    out.print(
+        f"  cd {directory}\n"
+        "  git init && git add . && git commit -m 'Start the exercise'\n"
+        "  git remote add origin <your repository URL> && git push -u origin HEAD\n"
+        "Set the repository secrets GRADER_URL and GRADER_TOKEN to grade on the server; "
+        "without them every push grades locally (self-practice).",
+        markup=False,
+    )
 
 
 def load_report(path: Path) -> PublicReport:
@@ -94,11 +108,15 @@ def load_report(path: Path) -> PublicReport:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "(top)"
             raise GraderError(f"{path} is not a grading report ({where}: {first['msg']})") from None
-        raise GraderError(f"{path} is a full report with grader-only detail; convert the public "
-                          "report (`--format json` without --full)") from None
+        raise GraderError(
+            f"{path} is a full report with grader-only detail; convert the public "
+            "report (`--format json` without --full)"
+        ) from None
     if report.schema_version.split(".")[0] != SCHEMA_VERSION.split(".")[0]:
-        raise GraderError(f"{path} has report schema {report.schema_version}; this grader reads "
-                          f"schema {SCHEMA_VERSION}")
+        raise GraderError(
+            f"{path} has report schema {report.schema_version}; this grader reads "
+            f"schema {SCHEMA_VERSION}"
+        )
     return report
 
 
@@ -113,9 +131,14 @@ def _load_or_exit(path: Path) -> PublicReport:
 @report_app.command()
 def convert(
     report: ReportPath,
-    output_format: Annotated[Format, typer.Option(
-        "--format", "-f", help="text, json, junit, exercism, gradescope, github or markdown.",
-    )] = Format.TEXT,
+    output_format: Annotated[
+        Format,
+        typer.Option(
+            "--format",
+            "-f",
+            help="text, json, junit, exercism, gradescope, github or markdown.",
+        ),
+    ] = Format.TEXT,
 ) -> None:
     """Print a saved public report in another format (exit 0 whatever its score)."""
     emit_report(_load_or_exit(report), output_format)
@@ -124,9 +147,15 @@ def convert(
 @report_app.command()
 def check(
     report: ReportPath,
-    min_percent: Annotated[float, typer.Option(
-        "--min-percent", min=0, max=100, help="The score needed, in percent of the maximum.",
-    )] = DEFAULT_MIN_PERCENT,
+    min_percent: Annotated[
+        float,
+        typer.Option(
+            "--min-percent",
+            min=0,
+            max=100,
+            help="The score needed, in percent of the maximum.",
+        ),
+    ] = DEFAULT_MIN_PERCENT,
 ) -> None:
     """Exit 0 if the report's score reaches --min-percent of the maximum, else 1.
 
@@ -136,8 +165,10 @@ def check(
     score = percent(public)
     reached = score + 1e-9 >= min_percent
     verdict = "reached" if reached else "not reached"
-    line = (f"{public.exercise}: scored {score:.1f}% of the maximum; {min_percent:g}% required: "
-            f"{verdict}")
+    line = (
+        f"{public.exercise}: scored {score:.1f}% of the maximum; {min_percent:g}% required: "
+        f"{verdict}"
+    )
     print(line)
     if os.environ.get("GITHUB_ACTIONS") == "true" and not reached:
         print(command("error", line, title="Score below the required minimum"))
@@ -145,8 +176,9 @@ def check(
     if summary_file:
         with Path(summary_file).open("a", encoding="utf-8") as summary:
             mark = "✅" if reached else "❌"
-            summary.write(f"\n{mark} **Required score: {min_percent:g}% — {verdict}** "
-                          f"(scored {score:.1f}%)\n")
+            summary.write(
+                f"\n{mark} **Required score: {min_percent:g}% — {verdict}** (scored {score:.1f}%)\n"
+            )
     raise typer.Exit(0 if reached else 1)
 
 

@@ -91,9 +91,12 @@ def rows(report: PublicReport) -> Iterator[Row]:
         seen[test.category] = seen.get(test.category, 0) + 1
         number = seen[test.category]
         label = clean(test.name) if test.name else f"{test.category} #{number}"
-        yield Row(test=test, label=label,
-                  category_index=order.get(test.category, len(order) + 1),
-                  index_in_category=number)
+        yield Row(
+            test=test,
+            label=label,
+            category_index=order.get(test.category, len(order) + 1),
+            index_in_category=number,
+        )
 
 
 def percent(report: PublicReport) -> float:
@@ -122,8 +125,10 @@ def tests_passed(report: PublicReport) -> int:
 
 def headline(report: PublicReport) -> str:
     """``lru-cache: failed, 78.64/100 (78.6%)``."""
-    return (f"{report.exercise}: {RUN_WORDS[report.status]}, "
-            f"{points(report.score)}/{points(report.max_score)} ({percent(report):.1f}%)")
+    return (
+        f"{report.exercise}: {RUN_WORDS[report.status]}, "
+        f"{points(report.score)}/{points(report.max_score)} ({percent(report):.1f}%)"
+    )
 
 
 def cap_output(text: str, limit: int, notice: str) -> str:

@@ -21,8 +21,10 @@ from grader.report import PublicReport, RunStatus, TestStatus
 #: GitHub shows this many annotations of one kind per step.
 MAX_ANNOTATIONS = 10
 
-_SYNTAX = re.compile(r"syntax error in (?P<file>[\w.-]+\.py) at line (?P<line>\d+)"
-                     r"(?:, column (?P<col>\d+))?")
+_SYNTAX = re.compile(
+    r"syntax error in (?P<file>[\w.-]+\.py) at line (?P<line>\d+)"
+    r"(?:, column (?P<col>\d+))?"
+)
 
 
 def escape_data(text: str) -> str:
@@ -37,18 +39,21 @@ def escape_property(text: str) -> str:
 
 def command(name: str, message: str, **properties: str) -> str:
     """One workflow command line, e.g. ``::error title=...::message``."""
-    props = ",".join(f"{key}={escape_property(value)}" for key, value in properties.items()
-                     if value)
+    props = ",".join(
+        f"{key}={escape_property(value)}" for key, value in properties.items() if value
+    )
     return f"::{name}{' ' + props if props else ''}::{escape_data(message)}"
 
 
 def _run_annotation(report: PublicReport) -> str:
     """The annotation for a run that failed as a whole, on the offending line if known."""
     found = _SYNTAX.search(report.message)
-    where = ({"file": found["file"], "line": found["line"], "col": found["col"] or ""}
-             if found else {})
-    return command("error", report.message, **where,
-                   title=f"{report.exercise}: {report.status.value}")
+    where = (
+        {"file": found["file"], "line": found["line"], "col": found["col"] or ""} if found else {}
+    )
+    return command(
+        "error", report.message, **where, title=f"{report.exercise}: {report.status.value}"
+    )
 
 
 def _test_annotation(row: Row) -> str:
@@ -56,8 +61,11 @@ def _test_annotation(row: Row) -> str:
     kind = "warning" if row.test.status is TestStatus.SKIPPED else "error"
     where = f"{row.test.category} / {row.label}" if row.test.name else row.label
     title = f"Hidden test {row.status_word}: {where}"
-    message = f"Expected: {row.hint}\nGot: {row.message}" if row.hint else (
-        f"A hidden test in {row.test.category} {STATUS_PHRASES[row.test.status]}.")
+    message = (
+        f"Expected: {row.hint}\nGot: {row.message}"
+        if row.hint
+        else (f"A hidden test in {row.test.category} {STATUS_PHRASES[row.test.status]}.")
+    )
     return command(kind, message, title=title)
 
 
@@ -68,13 +76,21 @@ def annotation_lines(report: PublicReport) -> list[str]:
     if report.message:
         lines.append(_run_annotation(report))
         budget -= 1
-    failing = [] if report.status is RunStatus.ERROR else [
-        row for row in rows(report) if row.test.status is not TestStatus.PASSED]
-    shown = failing if len(failing) <= budget else failing[:budget - 1]
+    failing = (
+        []
+        if report.status is RunStatus.ERROR
+        else [row for row in rows(report) if row.test.status is not TestStatus.PASSED]
+    )
+    shown = failing if len(failing) <= budget else failing[: budget - 1]
     lines += [_test_annotation(row) for row in shown]
     if len(failing) > len(shown):
-        lines.append(command("error", f"{len(failing) - len(shown)} more hidden tests did "
-                             "not pass; see the job summary.", title="More hidden tests"))
+        lines.append(
+            command(
+                "error",
+                f"{len(failing) - len(shown)} more hidden tests did not pass; see the job summary.",
+                title="More hidden tests",
+            )
+        )
     lines.append(command("notice", headline(report), title="Hidden tests score"))
     return lines
 
@@ -88,6 +104,11 @@ def render(report: PublicReport) -> str:
     """
     summary = markdown.render(report).rstrip("\n")
     token = "grader-" + hashlib.sha256(summary.encode("utf-8", "replace")).hexdigest()[:20]
-    group = ["::group::Grading summary", f"::stop-commands::{token}", summary, f"::{token}::",
-             "::endgroup::"]
+    group = [
+        "::group::Grading summary",
+        f"::stop-commands::{token}",
+        summary,
+        f"::{token}::",
+        "::endgroup::",
+    ]
     return "\n".join([*annotation_lines(report), *group]) + "\n"

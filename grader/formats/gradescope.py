@@ -39,13 +39,17 @@ def _test_output(row: Row) -> str:
 
 def _overall(report: PublicReport) -> str:
     """The text shown above the tests."""
-    lines = [headline(report),
-             f"{tests_passed(report)} of {len(report.tests)} hidden tests passed."]
+    lines = [
+        headline(report),
+        f"{tests_passed(report)} of {len(report.tests)} hidden tests passed.",
+    ]
     if report.message:
         lines += ["", clean(report.message)]
     lines += ["", "Points by category:"]
-    lines += [f"  {c.name}: {points(c.score)}/{points(c.max_score)} "
-              f"({c.passed}/{c.total} tests)" for c in report.categories]
+    lines += [
+        f"  {c.name}: {points(c.score)}/{points(c.max_score)} ({c.passed}/{c.total} tests)"
+        for c in report.categories
+    ]
     if report.output.strip():
         lines += ["", "Your code's output (last part):", clean(report.output)]
     return "\n".join(lines)

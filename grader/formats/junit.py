@@ -45,10 +45,17 @@ def render(report: PublicReport) -> str:
     totals = {key: str(value) for key, value in counts.items()}
     duration = f"{report.duration:.3f}"
     root = ET.Element("testsuites", {"name": "hidden-grader", **totals, "time": duration})
-    suite = ET.SubElement(root, "testsuite", {
-        "name": report.exercise, **totals, "time": duration,
-        "timestamp": started_utc(report, "%Y-%m-%dT%H:%M:%S"), "hostname": "localhost",
-    })
+    suite = ET.SubElement(
+        root,
+        "testsuite",
+        {
+            "name": report.exercise,
+            **totals,
+            "time": duration,
+            "timestamp": started_utc(report, "%Y-%m-%dT%H:%M:%S"),
+            "hostname": "localhost",
+        },
+    )
     properties = ET.SubElement(suite, "properties")
     for name, value in (
         ("status", report.status.value),
@@ -65,16 +72,27 @@ def render(report: PublicReport) -> str:
         if value:
             ET.SubElement(properties, "property", {"name": name, "value": value})
     for row in all_rows:
-        case = ET.SubElement(suite, "testcase", {
-            "name": row.label, "classname": row.test.category, "time": "0",
-        })
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            {
+                "name": row.label,
+                "classname": row.test.category,
+                "time": "0",
+            },
+        )
         child = _CHILD.get(row.test.status)
         if child == "skipped":
             ET.SubElement(case, "skipped", {"message": row.message})
         elif child:
-            element = ET.SubElement(case, child, {
-                "message": row.message, "type": row.test.status.value,
-            })
+            element = ET.SubElement(
+                case,
+                child,
+                {
+                    "message": row.message,
+                    "type": row.test.status.value,
+                },
+            )
             element.text = _details(row, report)
     if report.output:
         ET.SubElement(suite, "system-out").text = clean(report.output)

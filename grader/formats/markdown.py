@@ -2,7 +2,8 @@
 
 GitHub-flavoured Markdown: a headline with the score, a table of points by category, the tests
 that did not pass (when the exercise shows names), and the candidate's own output (when it
-shows hints) folded away. Text that comes from a run is escaped so it cannot add markup.
+shows hints) folded away. Text that comes from a run is escaped so it cannot add HTML or
+break the layout, and output sits in a fence it cannot close.
 """
 
 from __future__ import annotations
@@ -62,8 +63,10 @@ def code_block(text: str, info: str = "text") -> str:
 
 def _test_line(row: Row) -> list[str]:
     """One test that did not pass, with its expectation when the exercise shows it."""
-    lines = [f"- {_TEST_ICON[row.test.status]} **{escape(row.status_word)}** "
-             f"{code_span(row.test.category)} · {code_span(row.label)}"]
+    lines = [
+        f"- {_TEST_ICON[row.test.status]} **{escape(row.status_word)}** "
+        f"{code_span(row.test.category)} · {code_span(row.label)}"
+    ]
     if row.hint:
         lines.append(f"  - Expected: {escape(row.hint)}")
         lines.append(f"  - Got: {escape(row.message)}")
@@ -83,10 +86,15 @@ def render(report: PublicReport) -> str:
     if report.message:
         out += [f"> **{escape(report.message)}**", ""]
     out += ["| Category | Tests passed | Points |", "| --- | ---: | ---: |"]
-    out += [f"| {escape(c.name)} | {c.passed}/{c.total} | "
-            f"{points(c.score)}/{points(c.max_score)} |" for c in report.categories]
-    out += [f"| **Total** | **{tests_passed(report)}/{len(report.tests)}** | "
-            f"**{points(report.score)}/{points(report.max_score)}** |", ""]
+    out += [
+        f"| {escape(c.name)} | {c.passed}/{c.total} | {points(c.score)}/{points(c.max_score)} |"
+        for c in report.categories
+    ]
+    out += [
+        f"| **Total** | **{tests_passed(report)}/{len(report.tests)}** | "
+        f"**{points(report.score)}/{points(report.max_score)}** |",
+        "",
+    ]
     failing = [row for row in rows(report) if row.test.status is not TestStatus.PASSED]
     if failing and report.status is not RunStatus.ERROR:
         if report.tests and report.tests[0].name is None:
@@ -99,11 +107,19 @@ def render(report: PublicReport) -> str:
                 out.append(f"- … and {len(failing) - MAX_LISTED} more")
             out.append("")
     if report.output.strip():
-        out += ["<details><summary>Your code's output (last part)</summary>", "",
-                code_block(report.output), "", "</details>", ""]
+        out += [
+            "<details><summary>Your code's output (last part)</summary>",
+            "",
+            code_block(report.output),
+            "",
+            "</details>",
+            "",
+        ]
     where = report.mode if report.sandbox is None else f"{report.mode} ({report.sandbox})"
     suite = report.suite_hash.split(":")[-1][:12]
-    out.append(f"<sub>hidden-grader {escape(report.grader_version)} · {escape(where)} mode · "
-               f"{report.duration:.2f} s · {started_utc(report, '%Y-%m-%d %H:%M UTC')} · "
-               f"suite {escape(suite)}</sub>")
+    out.append(
+        f"<sub>hidden-grader {escape(report.grader_version)} · {escape(where)} mode · "
+        f"{report.duration:.2f} s · {started_utc(report, '%Y-%m-%d %H:%M UTC')} · "
+        f"suite {escape(suite)}</sub>"
+    )
     return "\n".join(out) + "\n"

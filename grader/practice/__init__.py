@@ -63,11 +63,14 @@ def _percent(value: float) -> str:
 def _check(options: Options) -> None:
     """Refuse values that would break the generated YAML or shell."""
     if not _SAFE_SPEC.match(options.pip_spec):
-        raise GraderError(f"unusable pip spec {options.pip_spec!r}: use a requirement, a URL or "
-                          "a path, without quotes")
+        raise GraderError(
+            f"unusable pip spec {options.pip_spec!r}: use a requirement, a URL or "
+            "a path, without quotes"
+        )
     if not 0 <= options.min_percent <= 100:
-        raise GraderError(f"the minimum score must be a percentage from 0 to 100, "
-                          f"not {options.min_percent:g}")
+        raise GraderError(
+            f"the minimum score must be a percentage from 0 to 100, not {options.min_percent:g}"
+        )
 
 
 def practice_files(exercise: Exercise, options: Options | None = None) -> dict[PurePosixPath, str]:
@@ -96,8 +99,9 @@ def practice_files(exercise: Exercise, options: Options | None = None) -> dict[P
     return found
 
 
-def write_practice_repo(exercise: Exercise, target: Path, options: Options | None = None,
-                        force: bool = False) -> list[Path]:
+def write_practice_repo(
+    exercise: Exercise, target: Path, options: Options | None = None, force: bool = False
+) -> list[Path]:
     """Write the practice repository into ``target``; the paths written, in order.
 
     Existing files are only replaced with ``force``; otherwise ``GraderError`` names them and

@@ -22,6 +22,7 @@ from .local import (
     ThreadGroup,
     _outcome,
     _resolve_exception,
+    _unpack_call,
 )
 
 
@@ -104,12 +105,33 @@ class Kit:
             out.append([result[0], _unwrap(result[1]), *result[2:]])
         return out
 
+    def run_calls(self, calls: Iterable[Sequence[Any]]) -> list[list[Any]]:
+        """Make each ``(fn, args[, kwargs])`` call in order, in one batch, never raising.
+
+        Each outcome is ``["return", value]`` or ``["raise", type_name, message]``, counting
+        keys unwrapped. ``fn`` may differ from call to call (``cache.put``, ``clock.advance``,
+        ``cache.__contains__`` ...), so a whole scripted scenario costs one round trip.
+        """
+        out = []
+        for call in calls:
+            fn, args, kwargs = _unpack_call(call)
+            result = _outcome(lambda f=fn, a=args, k=kwargs: f(*a, **k))  # type: ignore[misc]
+            out.append([result[0], _unwrap(result[1]), *result[2:]])
+        return out
+
     def timed(self, fn: Callable[..., Any], args_list: Sequence[Sequence[Any]]) -> float:
         """Seconds taken by ``fn(*args)`` over all ``args_list``, measured next to the code."""
         start = time.perf_counter()
         for args in args_list:
             fn(*args)
         return time.perf_counter() - start
+
+    def collect_each(
+        self, fn: Callable[..., Any], args_list: Iterable[Sequence[Any]], limit: int = 1_000_000
+    ) -> list[list[Any]]:
+        """``[list(fn(*args)) for args in args_list]`` in one batch (keys unwrapped), e.g. for
+        many ``sl.range(lo, hi)`` calls."""
+        return [self.collect(fn(*args), limit) for args in args_list]
 
     def collect(self, iterable: Iterable[Any], limit: int = 1_000_000) -> list[Any]:
         """Materialise up to ``limit`` items of an iterable in one batch (keys unwrapped)."""

@@ -9,6 +9,16 @@ CANARY = "GRADER-CANARY-lru-cache-612281109267e324"
 MISSING = "<missing>"
 
 
+class ModelClock:
+    """The model's own copy of the fake clock, moved by the same steps."""
+
+    def __init__(self, start):
+        self.t = start
+
+    def now(self):
+        return self.t
+
+
 class Model:
     """A slow, obviously correct model of the statement: a list of entries, LRU first."""
 
@@ -59,42 +69,66 @@ class Model:
     def keys(self):
         return [e[0] for e in self.entries if self._live(e)]
 
+    def purge_then_keys(self):
+        return self.keys()
+
 
 def run_sequence(subject, kit, seed, steps, capacity, cache_ttl, put_ttls, advances):
-    """Apply the same random operations to the submission and the model, comparing results."""
+    """Apply the same random operations to the submission and the model, comparing results.
+
+    The operations are planned first and run in one batch next to the submission; every
+    step's outcome is then compared with the model's, so a failure still names its step.
+    """
     rng = random.Random(seed)
     clock = kit.clock(1000.0)
     cache = subject.LRUCache(capacity, ttl=cache_ttl, clock=clock)
-    model = Model(capacity, cache_ttl, clock)
+    model_clock = ModelClock(1000.0)
+    model = Model(capacity, cache_ttl, model_clock)
+    calls, wants, checked = [], [], []
     for step in range(steps):
         key = rng.randrange(capacity * 2)
         roll = rng.random()
         if roll < 0.40:
             ttl = rng.choice(put_ttls)
-            if ttl is None:
-                got, want = cache.put(key, step), model.put(key, step)
-            else:
-                got, want = cache.put(key, step, ttl=ttl), model.put(key, step, ttl=ttl)
+            kwargs = {} if ttl is None else {"ttl": ttl}
+            calls.append((cache.put, (key, step), kwargs))
+            wants.append(model.put(key, step, **kwargs))
         elif roll < 0.65:
-            got, want = cache.get(key, MISSING), model.get(key, MISSING)
+            calls.append((cache.get, (key, MISSING)))
+            wants.append(model.get(key, MISSING))
         elif roll < 0.72:
-            got, want = cache.delete(key), model.delete(key)
+            calls.append((cache.delete, (key,)))
+            wants.append(model.delete(key))
         elif roll < 0.79:
-            got, want = key in cache, model.contains(key)
+            calls.append((cache.__contains__, (key,)))
+            wants.append(model.contains(key))
         elif roll < 0.84:
-            got, want = len(cache), len(model.keys())
+            calls.append((cache.__len__, ()))
+            wants.append(len(model.keys()))
         elif roll < 0.90:
-            got, want = cache.keys(), model.keys()
+            calls.append((cache.keys, ()))
+            wants.append(model.keys())
         elif roll < 0.93 and advances:
-            cache.purge_expired()
-            got, want = cache.keys(), model.keys()
+            calls.append((cache.purge_expired, ()))
+            wants.append(None)  # how many it removes is not compared; keys() follows
+            calls.append((cache.keys, ()))
+            wants.append(model.purge_then_keys())
+            checked.append(len(calls) - 2)
         elif advances:
-            clock.advance(rng.choice(advances))
-            continue
+            dt = rng.choice(advances)
+            calls.append((clock.advance, (dt,)))
+            model_clock.t += dt
+            wants.append(model_clock.t)
         else:
             continue
-        assert got == want, f"step {step}"
-    assert cache.keys() == model.keys()
+    calls.append((cache.keys, ()))
+    wants.append(model.keys())
+    outcomes = kit.run_calls(calls)
+    for index, (outcome, want) in enumerate(zip(outcomes, wants, strict=True)):
+        if index in checked:  # purge_expired's count is not compared here
+            assert outcome[0] == "return", f"call {index}: {outcome}"
+            continue
+        assert outcome == ["return", want], f"call {index}"
 
 
 @pytest.mark.category("eviction")
