@@ -15,7 +15,7 @@ from pathlib import Path
 from grader.exercise import Exercise
 from grader.grading import grade, suite_tests
 from grader.harness.runner import SuiteRunner
-from grader.harness.supervisor import child_env
+from grader.harness.supervisor import DirectRunner, child_env
 from grader.report import RunStatus
 from grader.submission import from_path
 
@@ -75,19 +75,25 @@ def _grade_check(
     path: Path,
     expected: str,
     accept: Callable[[float, float, RunStatus], bool],
+    direct: SuiteRunner | None = None,
 ) -> Check:
-    """Grade one module and judge the result."""
+    """Grade one module and judge the result; with ``direct``, also demand the same score
+    and status from direct mode (the two modes must agree)."""
     report = grade(exercise, from_path(path, path.name), runner)
     result = f"{report.score:g}/{report.max_score:g} {report.status.value}"
     if report.status is RunStatus.ERROR:
         result += f" ({report.message})"
-    return Check(
-        exercise.slug,
-        subject,
-        expected,
-        result,
-        accept(report.score, report.max_score, report.status),
-    )
+    ok = accept(report.score, report.max_score, report.status)
+    if direct is not None:
+        other = grade(exercise, from_path(path, path.name), direct)
+        agree = (other.score, other.status) == (report.score, report.status)
+        result += (
+            "; direct agrees"
+            if agree
+            else (f"; direct differs: {other.score:g} {other.status.value}")
+        )
+        ok = ok and agree
+    return Check(exercise.slug, subject, expected, result, ok)
 
 
 def validate_exercise(
@@ -98,8 +104,13 @@ def validate_exercise(
     progress: Callable[[Check], None] | None = None,
     min_tests: int = MIN_HIDDEN_TESTS,
     min_mutants: int = MIN_MUTANTS,
+    compare_direct: bool = False,
 ) -> Validation:
-    """Run every check of ``exercise``; ``progress`` is told of each as it completes."""
+    """Run every check of ``exercise``; ``progress`` is told of each as it completes.
+
+    With ``compare_direct`` the stub and every mutant are also graded in direct mode and
+    must get the same score and status there.
+    """
     result = Validation(exercise.slug)
 
     def add(check: Check) -> None:
@@ -129,30 +140,15 @@ def validate_exercise(
     add(Check(exercise.slug, "visible tests on stub", "fail", summary, not ok))
 
     staged = _stage_mutants(exercise)
-    jobs: list[tuple[str, Path, str, Callable[[float, float, RunStatus], bool]]] = [
-        (
-            f"reference run {i + 1}/{runs}",
-            exercise.reference_path,
-            "100%",
-            lambda s, m, st: st is RunStatus.PASSED and s == m,
-        )
+    direct = DirectRunner() if compare_direct else None
+    Job = tuple[str, Path, str, Callable[[float, float, RunStatus], bool], SuiteRunner | None]
+    jobs: list[Job] = [
+        (f"reference run {i + 1}/{runs}", exercise.reference_path, "100%", _full_marks, None)
         for i in range(runs)
     ]
-    jobs.append(
-        (
-            "stub",
-            exercise.stub_path,
-            "0, no error",
-            lambda s, m, st: s == 0 and st is RunStatus.FAILED,
-        )
-    )
+    jobs.append(("stub", exercise.stub_path, "0, no error", _zero_no_error, direct))
     jobs += [
-        (
-            f"mutant {m.name}",
-            staged / m.name / exercise.meta.module,
-            "< 100%",
-            lambda s, m, st: s < m,
-        )
+        (f"mutant {m.name}", staged / m.name / exercise.meta.module, "< 100%", _below_max, direct)
         for m in mutants
     ]
     try:
@@ -163,6 +159,21 @@ def validate_exercise(
     finally:
         shutil.rmtree(staged, ignore_errors=True)
     return result
+
+
+def _full_marks(score: float, max_score: float, status: RunStatus) -> bool:
+    """The reference's bar: every test passed."""
+    return status is RunStatus.PASSED and score == max_score
+
+
+def _zero_no_error(score: float, max_score: float, status: RunStatus) -> bool:
+    """The stub's bar: nothing scored, and no error of the grader's or the stub's own."""
+    return score == 0 and status is RunStatus.FAILED
+
+
+def _below_max(score: float, max_score: float, status: RunStatus) -> bool:
+    """A mutant's bar: caught by at least one test."""
+    return score < max_score
 
 
 def _stage_mutants(exercise: Exercise) -> Path:

@@ -100,7 +100,11 @@ def validate(
     sandbox: SandboxOption = SandboxChoice.NONE,
     exercises: ExercisesDir = None,
 ) -> None:
-    """Prove hidden suites exact: reference always 100%, stub 0, every mutant below 100%."""
+    """Prove hidden suites exact: reference always 100%, stub 0, every mutant below 100%.
+
+    With a sandbox, the stub and every mutant are graded in direct mode too, and both modes
+    must give the same score.
+    """
     catalogue = Catalogue(exercises)
     chosen = [catalogue.get(slug) for slug in (slugs or catalogue.slugs())]
     checks: list[Check] = []
@@ -111,6 +115,7 @@ def validate(
                 exercise,
                 partial(_runner_only, sandbox),
                 runs=runs,
+                compare_direct=sandbox is not SandboxChoice.NONE,
                 progress=partial(_advance, progress, task),
             )
             checks += result.checks

@@ -140,3 +140,13 @@ def test_validate_catches_a_mutant_that_survives(tmp_path: Path) -> None:
     result = validate_exercise(Exercise(root), DirectRunner, runs=1, min_tests=1, min_mutants=1)
     survivor = next(c for c in result.checks if c.subject == "mutant harmless")
     assert not survivor.ok and not result.ok
+
+
+def test_validate_in_a_sandbox_demands_that_both_modes_agree(adder: Exercise) -> None:
+    from grader.harness.supervisor import ChildRunner
+
+    result = validate_exercise(adder, lambda: ChildRunner(backend="process"), runs=1,
+                               min_tests=5, min_mutants=2, compare_direct=True)
+    assert result.ok, [c for c in result.checks if not c.ok]
+    graded = [c for c in result.checks if c.subject == "stub" or c.subject.startswith("mutant")]
+    assert graded and all(c.result.endswith("; direct agrees") for c in graded)
