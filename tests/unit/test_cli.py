@@ -148,5 +148,5 @@ def test_validate_in_a_sandbox_demands_that_both_modes_agree(adder: Exercise) ->
     result = validate_exercise(adder, lambda: ChildRunner(backend="process"), runs=1,
                                min_tests=5, min_mutants=2, compare_direct=True)
     assert result.ok, [c for c in result.checks if not c.ok]
-    graded = [c for c in result.checks if c.subject == "stub" or c.subject.startswith("mutant")]
+    graded = [c for c in result.checks if c.subject == "stub" or c.subject.startswith("mutant ")]
     assert graded and all(c.result.endswith("; direct agrees") for c in graded)
