@@ -41,8 +41,9 @@ class SandboxRun(abc.ABC):
         self.job = job
         limits = job.limits
         # stdout is the channel: its cap bounds what waits unread, not what crosses it.
-        self._stdout = OutputBuffer(limits.output_bytes, on_overflow=self._on_overflow,
-                                    lifetime=False)
+        self._stdout = OutputBuffer(
+            limits.output_bytes, on_overflow=self._on_overflow, lifetime=False
+        )
         self._stderr = OutputBuffer(limits.output_bytes, on_overflow=self._on_overflow)
         self._done = threading.Event()
         self._lock = threading.Lock()
@@ -53,6 +54,10 @@ class SandboxRun(abc.ABC):
         self._watchdog: threading.Thread | None = None
 
     # -- backend hooks -------------------------------------------------------
+
+    @abc.abstractmethod
+    def _launch(self) -> None:
+        """Start the program; on failure clean up and raise a SandboxError."""
 
     @abc.abstractmethod
     def _write_stdin(self, data: bytes) -> None:
@@ -245,6 +250,36 @@ class SandboxBackend(abc.ABC):
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+class TrackingBackend(SandboxBackend):
+    """A backend that remembers its live runs, so that ``close()`` can kill them all."""
+
+    def __init__(self) -> None:
+        self._runs: set[SandboxRun] = set()
+        self._runs_lock = threading.Lock()
+
+    def _launch_tracked(self, run: SandboxRun) -> None:
+        """Launch ``run`` as one of ours; forget it again if it fails to start."""
+        with self._runs_lock:
+            self._runs.add(run)
+        try:
+            run._launch()
+        except BaseException:
+            self._forget(run)
+            raise
+
+    def _forget(self, run: SandboxRun) -> None:
+        """Drop a finished run from the live set."""
+        with self._runs_lock:
+            self._runs.discard(run)
+
+    def close(self) -> None:
+        """Kill (and remove) every run of this backend that is still going."""
+        with self._runs_lock:
+            runs = list(self._runs)
+        for run in runs:
+            run.kill()
 
 
 def close_at_exit(backend: SandboxBackend) -> None:

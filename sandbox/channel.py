@@ -21,8 +21,9 @@ class OutputBuffer:
     is returned by :meth:`read` or :meth:`take_all`.
     """
 
-    def __init__(self, cap: int, on_overflow: Callable[[], None] | None = None,
-                 *, lifetime: bool = True) -> None:
+    def __init__(
+        self, cap: int, on_overflow: Callable[[], None] | None = None, *, lifetime: bool = True
+    ) -> None:
         self._cap = cap
         self._lifetime = lifetime
         self._on_overflow = on_overflow

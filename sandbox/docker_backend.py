@@ -19,7 +19,7 @@ import docker
 import docker.errors
 from docker.types import LogConfig, Ulimit
 
-from sandbox.base import SandboxBackend, SandboxRun, close_at_exit
+from sandbox.base import SandboxRun, TrackingBackend, close_at_exit
 from sandbox.bootstrap import BOOTSTRAP, READY, encode_files
 from sandbox.docker_channel import AttachChannel, raw_socket
 from sandbox.docker_errors import translate_docker_error
@@ -220,7 +220,7 @@ class DockerRun(SandboxRun):
             self._cpu = int(fields.get("usage_usec", 0)) / 1e6
 
 
-class DockerSandbox(SandboxBackend):
+class DockerSandbox(TrackingBackend):
     """Runs each job in its own hardened container of the runner image.
 
     Construction checks the daemon, the image and the runtime (raising
@@ -254,8 +254,7 @@ class DockerSandbox(SandboxBackend):
         self.image = image or default_image()
         self.runtime = runtime or default_runtime()
         self.user = user
-        self._runs: set[DockerRun] = set()
-        self._runs_lock = threading.Lock()
+        super().__init__()
         try:
             self.api: Any = api if api is not None else docker.from_env(version="auto").api
             self.api.ping()
@@ -271,19 +270,5 @@ class DockerSandbox(SandboxBackend):
     def start(self, job: SandboxJob) -> DockerRun:
         """Start ``job`` in a new container; returns when the program is starting."""
         run = DockerRun(self, job)
-        with self._runs_lock:
-            self._runs.add(run)
-        run._launch()
+        self._launch_tracked(run)
         return run
-
-    def _forget(self, run: DockerRun) -> None:
-        """Drop a finished run from the live set."""
-        with self._runs_lock:
-            self._runs.discard(run)
-
-    def close(self) -> None:
-        """Kill and remove every run of this backend that is still going."""
-        with self._runs_lock:
-            runs = list(self._runs)
-        for run in runs:
-            run.kill()

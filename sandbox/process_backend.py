@@ -28,10 +28,10 @@ import tempfile
 import threading
 import time
 
-from sandbox.base import SandboxBackend, SandboxRun, close_at_exit
+from sandbox.base import SandboxRun, TrackingBackend, close_at_exit
 from sandbox.bootstrap import BOOTSTRAP, READY, encode_files
 from sandbox.channel import ReadyGate
-from sandbox.errors import BackendUnavailable, ChannelClosed, SandboxError, SandboxStartError
+from sandbox.errors import BackendUnavailable, ChannelClosed, SandboxStartError
 from sandbox.models import SANDBOX_PATH, WORKDIR, SandboxJob, split_status
 
 NOBODY = 65534
@@ -52,8 +52,12 @@ class UidPool:
     lock when its holder dies, so a crashed run never leaks a uid.
     """
 
-    def __init__(self, base: int = UID_BASE, slots: int = UID_SLOTS,
-                 lock_dir: str = "/tmp/grader-sandbox-uids") -> None:
+    def __init__(
+        self,
+        base: int = UID_BASE,
+        slots: int = UID_SLOTS,
+        lock_dir: str = "/tmp/grader-sandbox-uids",
+    ) -> None:
         self._base, self._slots, self._lock_dir = base, slots, lock_dir
         self._held: dict[int, int] = {}
         self._recent: list[int] = []
@@ -321,7 +325,7 @@ class ProcessRun(SandboxRun):
             os.killpg(self.proc.pid, signal.SIGKILL)
 
 
-class ProcessSandbox(SandboxBackend):
+class ProcessSandbox(TrackingBackend):
     """Runs each job as a local process group under rlimits, in bubblewrap if usable.
 
     Args:
@@ -349,30 +353,11 @@ class ProcessSandbox(SandboxBackend):
             )
         self.security_boundary = self.bwrap is not None
         self.warning = None if self.bwrap else UNSAFE_WARNING
-        self._runs: set[ProcessRun] = set()
-        self._runs_lock = threading.Lock()
+        super().__init__()
         close_at_exit(self)
 
     def start(self, job: SandboxJob) -> ProcessRun:
         """Start ``job``; returns once the bootstrap has written the files."""
         run = ProcessRun(self, job)
-        with self._runs_lock:
-            self._runs.add(run)
-        try:
-            run._launch()
-        except SandboxError:
-            self._forget(run)
-            raise
+        self._launch_tracked(run)
         return run
-
-    def _forget(self, run: ProcessRun) -> None:
-        """Drop a finished run from the live set."""
-        with self._runs_lock:
-            self._runs.discard(run)
-
-    def close(self) -> None:
-        """Kill every run of this backend that is still going."""
-        with self._runs_lock:
-            runs = list(self._runs)
-        for run in runs:
-            run.kill()
