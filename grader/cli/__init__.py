@@ -22,7 +22,7 @@ app = typer.Typer(
 COMMANDS_GROUP = "grader.commands"
 
 
-def _register() -> None:
+def _register(app: typer.Typer) -> None:
     """Attach every command module to the app, then commands other packages provide."""
     from importlib.metadata import entry_points
 
@@ -33,10 +33,13 @@ def _register() -> None:
     practice.register(app)
     sandbox_cmds.register(app)
     for entry in entry_points(group=COMMANDS_GROUP):
-        entry.load()(app)
+        try:
+            entry.load()(app)
+        except Exception as exc:  # a broken plug-in must not break `grader grade`
+            print(f"grader: the '{entry.name}' commands are unavailable: {exc}", file=sys.stderr)
 
 
-_register()
+_register(app)
 
 
 def main() -> None:

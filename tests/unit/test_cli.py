@@ -150,3 +150,23 @@ def test_validate_in_a_sandbox_demands_that_both_modes_agree(adder: Exercise) ->
     assert result.ok, [c for c in result.checks if not c.ok]
     graded = [c for c in result.checks if c.subject == "stub" or c.subject.startswith("mutant ")]
     assert graded and all(c.result.endswith("; direct agrees") for c in graded)
+
+
+def test_a_broken_command_plugin_does_not_break_the_cli(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import typer
+
+    import grader.cli as cli
+
+    class Broken:
+        name = "service"
+
+        def load(self) -> None:
+            raise ImportError("No module named 'api.commands'")
+
+    monkeypatch.setattr("importlib.metadata.entry_points", lambda group: [Broken()])
+    fresh = typer.Typer()
+    cli._register(fresh)
+    assert "the 'service' commands are unavailable" in capsys.readouterr().err
+    assert CliRunner().invoke(fresh, ["list"]).exit_code == 0
