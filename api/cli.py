@@ -1,4 +1,8 @@
-"""Service commands for the ``grader`` CLI (placeholder until the service lands)."""
+"""Service commands for the ``grader`` CLI, added through the ``grader.commands`` entry point.
+
+Kept tiny: every ``grader`` invocation loads this module, so the commands (and FastAPI,
+SQLAlchemy, httpx) are imported only when ``register`` runs or a command is used.
+"""
 
 from __future__ import annotations
 
@@ -6,4 +10,9 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    """Add the service's commands to ``app``."""
+    """Add ``serve``, ``submit`` and ``keys create|list|revoke`` to ``app``."""
+    from api.commands import keys, serve, submit
+
+    serve.register(app)
+    submit.register(app)
+    keys.register(app)

@@ -25,7 +25,9 @@ def console() -> Console:
 
 def error(message: str) -> None:
     """Print a one-line error to standard error."""
-    Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {message}", markup=True)
+    Console(stderr=True, highlight=False, soft_wrap=True).print(
+        f"[bold red]error:[/] {_escape(message)}", markup=True
+    )
 
 
 def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:

@@ -8,10 +8,13 @@ can follow progress and survive our death.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
 import sys
+import threading
+import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +23,7 @@ from typing import Any, TextIO
 import pytest
 
 from grader.harness.plugin import HarnessPlugin, TestSession
+from grader.harness.runner import ON_ORPHANED
 from grader.testkit import Kit
 
 Sink = Callable[[dict[str, Any]], None]
@@ -98,8 +102,22 @@ def run_direct(spec: dict[str, Any], sink: Sink) -> None:
     sink({"event": "finished", "exit_code": code})
 
 
+def _watch_parent(parent: int, interval: float = 0.5) -> None:
+    """End this child when its parent is gone: nobody would read its results.
+
+    A killed service must not leave gradings (and their sandboxes) running as orphans.
+    """
+    while os.getppid() == parent:
+        time.sleep(interval)
+    for cleanup in ON_ORPHANED:
+        with contextlib.suppress(Exception):
+            cleanup()
+    os._exit(3)
+
+
 def main(spec_path: str) -> int:
     """Run one pass as the spec describes; the exit code is informative only."""
+    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
     spec = json.loads(Path(spec_path).read_text())
     with open(spec["results"], "a", encoding="utf-8") as stream:
         sink = _writer(stream)

@@ -10,6 +10,7 @@ from grader.bridge.client import Subject
 from grader.bridge.errors import BridgeFailure, ImportFailed
 from grader.bridge.proxy import Bridge, FollowingProxy
 from grader.harness.plugin import HarnessPlugin
+from grader.harness.runner import ON_ORPHANED
 from sandbox import SandboxError, SandboxJob, SandboxLimits, select_backend
 
 _GRADER_ROOT = Path(__file__).resolve().parents[1]
@@ -72,6 +73,7 @@ def run_isolated(
     sink({"event": "sandbox", "name": backend.name})
     job = subject_job(spec["module"], source, limits_from(spec))
     subject = Subject(lambda: backend.start(job), import_timeout=spec.get("import_timeout", 10.0))
+    ON_ORPHANED.extend([subject.close, backend.close])
     try:
         try:
             subject.start()

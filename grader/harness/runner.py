@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from grader.exercise import Exercise
 from grader.scoring import TestRecord
+
+#: Cleanups a harness child runs if its parent dies (isolated mode registers its sandbox's).
+ON_ORPHANED: list[Callable[[], None]] = []
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""The service's ``grader`` subcommands: ``serve``, ``submit`` and ``keys``."""

@@ -1,0 +1,14 @@
+"""Options shared by the service commands."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option("--database-url", envvar="GRADER_DATABASE_URL", show_envvar=True,
+                 help="SQLAlchemy URL of the service database (default: a SQLite file in "
+                      "~/.local/share/hidden-grader)."),
+]

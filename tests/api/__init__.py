@@ -1,0 +1,1 @@
+"""Tests of the HTTP service against real ``grader serve`` processes."""
