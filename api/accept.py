@@ -15,9 +15,14 @@ from api.models import Submission
 from api.services import Services
 
 
-def accept_submission(services: Services, session: Session, caller: Caller, exercise: str,
-                      files: Mapping[str, str | bytes],
-                      idempotency_key: str | None) -> tuple[Submission, bool]:
+def accept_submission(
+    services: Services,
+    session: Session,
+    caller: Caller,
+    exercise: str,
+    files: Mapping[str, str | bytes],
+    idempotency_key: str | None,
+) -> tuple[Submission, bool]:
     """Store a submission as queued and queue it; ``(row, created)``.
 
     A retry with the same ``Idempotency-Key`` gets the original submission back (and costs
@@ -25,8 +30,9 @@ def accept_submission(services: Services, session: Session, caller: Caller, exer
     """
     module = services.exercise(exercise).meta.module
     texts = check_files(files, module)
-    new = store.NewSubmission(owner=caller.id, exercise=exercise, files=texts,
-                              idempotency_key=idempotency_key)
+    new = store.NewSubmission(
+        owner=caller.id, exercise=exercise, files=texts, idempotency_key=idempotency_key
+    )
     if idempotency_key is not None:
         existing = store.find_idempotent(session, caller.id, idempotency_key)
         if existing is not None:
@@ -45,9 +51,12 @@ def accept_submission(services: Services, session: Session, caller: Caller, exer
 def _same_request(existing: Submission, new: store.NewSubmission) -> Submission:
     """``existing`` if ``new`` repeats its request, else a ``409``."""
     if existing.request_hash != new.request_hash:
-        raise ApiError(409, "idempotency_conflict",
-                       "this Idempotency-Key was already used for a different request",
-                       {"submission": existing.id})
+        raise ApiError(
+            409,
+            "idempotency_conflict",
+            "this Idempotency-Key was already used for a different request",
+            {"submission": existing.id},
+        )
     return existing
 
 
@@ -57,17 +66,26 @@ def _check_limits(services: Services, session: Session, caller: Caller) -> None:
     unfinished = store.count_unfinished(session, caller.id)
     if unfinished >= settings.max_queued_per_key:
         services.metrics.rejected("too_many_queued")
-        raise ApiError(429, "too_many_queued",
-                       f"{unfinished} submissions are still queued or running for this key "
-                       f"(limit {settings.max_queued_per_key}); wait for some to finish",
-                       {"limit": settings.max_queued_per_key},
-                       headers={"Retry-After": "5"})
+        raise ApiError(
+            429,
+            "too_many_queued",
+            f"{unfinished} submissions are still queued or running for this key "
+            f"(limit {settings.max_queued_per_key}); wait for some to finish",
+            {"limit": settings.max_queued_per_key},
+            headers={"Retry-After": "5"},
+        )
     wait = services.limiter.acquire(caller.id)
     if wait > 0:
         services.metrics.rejected("rate_limited")
         retry_after = max(1, math.ceil(wait))
-        raise ApiError(429, "rate_limited",
-                       f"too many submissions; try again in {retry_after} s",
-                       {"retry_after": retry_after, "per_minute": settings.rate_per_minute,
-                        "burst": settings.rate_burst},
-                       headers={"Retry-After": str(retry_after)})
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"too many submissions; try again in {retry_after} s",
+            {
+                "retry_after": retry_after,
+                "per_minute": settings.rate_per_minute,
+                "burst": settings.rate_burst,
+            },
+            headers={"Retry-After": str(retry_after)},
+        )

@@ -55,6 +55,10 @@ class BodyLimitMiddleware:
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The 413 answer; the connection closes, as the rest of the body is not read."""
         response = error_response(
-            413, "body_too_large", f"the request body is larger than {self.max_bytes} bytes",
-            {"limit": self.max_bytes}, headers={"Connection": "close"})
+            413,
+            "body_too_large",
+            f"the request body is larger than {self.max_bytes} bytes",
+            {"limit": self.max_bytes},
+            headers={"Connection": "close"},
+        )
         await response(scope, receive, send)

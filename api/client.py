@@ -50,8 +50,9 @@ class Client:
     def __init__(self, server: str, token: str | None = None, timeout: float = 30.0) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.server = server.rstrip("/")
-        self.http = httpx.Client(base_url=self.server, headers=headers,
-                                 timeout=httpx.Timeout(timeout + POLL_WAIT))
+        self.http = httpx.Client(
+            base_url=self.server, headers=headers, timeout=httpx.Timeout(timeout + POLL_WAIT)
+        )
 
     def __enter__(self) -> Client:
         return self
@@ -65,8 +66,9 @@ class Client:
             return self.http.request(method, url, **kwargs)
         except httpx.ConnectError as exc:
             reason = "connection refused" if "refused" in str(exc).lower() else str(exc)
-            raise ClientError(f"cannot connect to {self.server}: {reason} "
-                              "(is `grader serve` running there?)") from None
+            raise ClientError(
+                f"cannot connect to {self.server}: {reason} (is `grader serve` running there?)"
+            ) from None
         except httpx.TimeoutException:
             raise ClientError(f"{self.server} did not answer in time") from None
         except (httpx.ReadError, httpx.RemoteProtocolError) as exc:
@@ -91,9 +93,12 @@ class Client:
         for attempt in range(3):
             try:
                 response = self._request(
-                    "POST", "/v1/submissions/upload", data={"exercise": slug},
+                    "POST",
+                    "/v1/submissions/upload",
+                    data={"exercise": slug},
                     files={"files": (name, content, "text/x-python")},
-                    headers={"Idempotency-Key": key})
+                    headers={"Idempotency-Key": key},
+                )
                 break
             except Dropped:
                 if attempt == 2:
@@ -104,8 +109,12 @@ class Client:
         result: dict[str, Any] = response.json()
         return result
 
-    def follow(self, submission_id: str, timeout: float,
-               progress: Callable[[dict[str, Any]], None] = lambda _s: None) -> dict[str, Any]:
+    def follow(
+        self,
+        submission_id: str,
+        timeout: float,
+        progress: Callable[[dict[str, Any]], None] = lambda _s: None,
+    ) -> dict[str, Any]:
         """Follow the submission's event stream until it is completed or failed, reporting
         each state; long-poll instead if the stream breaks (e.g. a buffering proxy)."""
         deadline = time.monotonic() + timeout
@@ -114,8 +123,9 @@ class Client:
         except (httpx.TransportError, ValueError, KeyError):
             done = None
         while done is None:
-            response = self._request("GET", f"/v1/submissions/{submission_id}",
-                                     params={"wait": POLL_WAIT})
+            response = self._request(
+                "GET", f"/v1/submissions/{submission_id}", params={"wait": POLL_WAIT}
+            )
             if response.status_code != 200:
                 raise ClientError(describe(response))
             submission: dict[str, Any] = response.json()
@@ -123,12 +133,15 @@ class Client:
             if submission["status"] in FINAL_STATUSES:
                 done = submission
             elif time.monotonic() > deadline:
-                raise ClientError(f"submission {submission_id} not graded after {timeout:g} s; "
-                                  "it is still queued on the server")
+                raise ClientError(
+                    f"submission {submission_id} not graded after {timeout:g} s; "
+                    "it is still queued on the server"
+                )
         return done
 
-    def _stream(self, submission_id: str, deadline: float,
-                progress: Callable[[dict[str, Any]], None]) -> dict[str, Any] | None:
+    def _stream(
+        self, submission_id: str, deadline: float, progress: Callable[[dict[str, Any]], None]
+    ) -> dict[str, Any] | None:
         """The final submission from ``/events``, or ``None`` if the stream ended early."""
         url = f"/v1/submissions/{submission_id}/events"
         with self.http.stream("GET", url) as stream:

@@ -47,13 +47,15 @@ def make_engine(url: str) -> Engine:
         return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
     database = parsed.database or ""
     if database in ("", ":memory:"):
-        engine = create_engine(url, poolclass=StaticPool,
-                               connect_args={"check_same_thread": False})
+        engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
     else:
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            url, pool_size=20, max_overflow=20,
-            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT})
+            url,
+            pool_size=20,
+            max_overflow=20,
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT},
+        )
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine
 

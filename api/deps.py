@@ -47,16 +47,21 @@ _bearer = HTTPBearer(auto_error=False, description="An API key from `grader keys
 _UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
 
 
-def get_caller(services: ServicesDep, settings: SettingsDep,
-               credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-               ) -> Caller:
+def get_caller(
+    services: ServicesDep,
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Caller:
     """Who is calling: the API key's owner, or the one open-mode user when that is on."""
     if credentials is None:
         if settings.open_mode:
             return Caller(id=OPEN_OWNER, name="open mode")
-        raise ApiError(401, "unauthorized",
-                       "missing API key: send 'Authorization: Bearer <token>'",
-                       headers=_UNAUTHORIZED)
+        raise ApiError(
+            401,
+            "unauthorized",
+            "missing API key: send 'Authorization: Bearer <token>'",
+            headers=_UNAUTHORIZED,
+        )
     # A short session of its own: handlers that wait must not hold one open.
     with services.sessions() as session:
         caller = authenticate(session, credentials.credentials)

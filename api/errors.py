@@ -20,8 +20,14 @@ log = logging.getLogger("api")
 class ApiError(Exception):
     """An error answer: HTTP status, stable code, a sentence, optional details and headers."""
 
-    def __init__(self, status: int, code: str, message: str, details: Any = None,
-                 headers: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
@@ -30,8 +36,13 @@ class ApiError(Exception):
         self.headers = dict(headers or {})
 
 
-def error_response(status: int, code: str, message: str, details: Any = None,
-                   headers: Mapping[str, str] | None = None) -> JSONResponse:
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: Any = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
     """The JSON response for an error."""
     body = {"error": {"code": code, "message": message, "details": details}}
     return JSONResponse(body, status_code=status, headers=dict(headers or {}))
@@ -55,15 +66,20 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     """Starlette's own errors: unknown path (404), wrong method (405), and so on."""
     assert isinstance(exc, StarletteHTTPException)
     message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
-    return error_response(exc.status_code, _code_for(exc.status_code), message,
-                          headers=exc.headers)
+    return error_response(exc.status_code, _code_for(exc.status_code), message, headers=exc.headers)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     """FastAPI's request validation, reduced to where and what (never echoing the input)."""
     assert isinstance(exc, RequestValidationError)
-    problems = [{"loc": [str(part) for part in err.get("loc", ())], "msg": str(err.get("msg")),
-                 "type": str(err.get("type"))} for err in exc.errors()]
+    problems = [
+        {
+            "loc": [str(part) for part in err.get("loc", ())],
+            "msg": str(err.get("msg")),
+            "type": str(err.get("type")),
+        }
+        for err in exc.errors()
+    ]
     first = problems[0] if problems else {"loc": [], "msg": "invalid request"}
     where = ".".join(first["loc"])
     message = f"{where}: {first['msg']}" if where else str(first["msg"])

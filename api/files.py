@@ -15,10 +15,19 @@ from api.errors import ApiError
 MAX_FILES = 16
 
 #: Names that configure Python or pytest when they sit next to the tests.
-RESERVED_NAMES = frozenset({
-    "conftest.py", "pytest.ini", "pyproject.toml", "setup.cfg", "tox.ini", "sitecustomize.py",
-    "usercustomize.py", "__init__.py", "__main__.py",
-})
+RESERVED_NAMES = frozenset(
+    {
+        "conftest.py",
+        "pytest.ini",
+        "pyproject.toml",
+        "setup.cfg",
+        "tox.ini",
+        "sitecustomize.py",
+        "usercustomize.py",
+        "__init__.py",
+        "__main__.py",
+    }
+)
 
 
 def name_problem(name: str, module: str) -> str:
@@ -43,17 +52,22 @@ def name_problem(name: str, module: str) -> str:
 def check_files(files: Mapping[str, str | bytes], module: str) -> dict[str, str]:
     """The submission as ``{name: text}``; ``ApiError(422)`` naming the first problem."""
     if len(files) > MAX_FILES:
-        raise ApiError(422, "too_many_files",
-                       f"{len(files)} files sent; at most {MAX_FILES}, and only {module} is "
-                       "graded", {"count": len(files), "limit": MAX_FILES})
-    bad = [{"name": name, "problem": problem} for name in files
-           if (problem := name_problem(name, module))]
+        raise ApiError(
+            422,
+            "too_many_files",
+            f"{len(files)} files sent; at most {MAX_FILES}, and only {module} is graded",
+            {"count": len(files), "limit": MAX_FILES},
+        )
+    bad = [
+        {"name": name, "problem": problem}
+        for name in files
+        if (problem := name_problem(name, module))
+    ]
     if bad:
         first = bad[0]
         raise ApiError(422, "bad_file_name", f"{first['name']!r}: {first['problem']}", bad)
     if module not in files:
-        raise ApiError(422, "missing_module", f"no {module} in the submission",
-                       {"module": module})
+        raise ApiError(422, "missing_module", f"no {module} in the submission", {"module": module})
     return {name: _as_text(name, content) for name, content in files.items()}
 
 
@@ -66,5 +80,9 @@ def _as_text(name: str, content: str | bytes) -> str:
         return content
     except UnicodeError as exc:
         where = exc.start if isinstance(exc, UnicodeDecodeError | UnicodeEncodeError) else 0
-        raise ApiError(422, "not_utf8", f"{name} is not valid UTF-8 text (at position {where})",
-                       {"name": name, "position": where}) from exc
+        raise ApiError(
+            422,
+            "not_utf8",
+            f"{name} is not valid UTF-8 text (at position {where})",
+            {"name": name, "position": where},
+        ) from exc

@@ -34,8 +34,13 @@ def hash_token(token: str) -> str:
 def create_key(session: Session, name: str) -> tuple[ApiKey, str]:
     """Store a new key called ``name``; returns it and its token (shown once, never stored)."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    key = ApiKey(id="key_" + secrets.token_hex(6), name=name, token_hash=hash_token(token),
-                 prefix=token[: len(TOKEN_PREFIX) + 6], created_at=utcnow())
+    key = ApiKey(
+        id="key_" + secrets.token_hex(6),
+        name=name,
+        token_hash=hash_token(token),
+        prefix=token[: len(TOKEN_PREFIX) + 6],
+        created_at=utcnow(),
+    )
     session.add(key)
     session.commit()
     return key, token

@@ -43,20 +43,29 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         """Build the services, requeue leftovers, run the workers; stop them on the way out."""
-        built: Services = (services if services is not None
-                           else await run_in_threadpool(build_services, settings))
+        built: Services = (
+            services if services is not None else await run_in_threadpool(build_services, settings)
+        )
         built.notifier.bind(asyncio.get_running_loop())
         app.state.services = built
         requeued = await run_in_threadpool(built.start)
-        log.info("grading with %d worker(s); %d submission(s) queued from before",
-                 built.settings.workers, requeued)
+        log.info(
+            "grading with %d worker(s); %d submission(s) queued from before",
+            built.settings.workers,
+            requeued,
+        )
         try:
             yield
         finally:
             await run_in_threadpool(built.stop)
 
-    app = FastAPI(title="hidden-grader", version=__version__, description=DESCRIPTION,
-                  lifespan=lifespan, generate_unique_id_function=_operation_id)
+    app = FastAPI(
+        title="hidden-grader",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
+    )
     app.dependency_overrides[get_settings] = lambda: settings
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

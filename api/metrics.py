@@ -15,8 +15,10 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 def _labels(**labels: str) -> str:
     """``{a="x",b="y"}`` with values escaped as the format requires."""
-    escaped = (f'{k}="{v.replace(chr(92), chr(92) * 2).replace(chr(34), chr(92) + chr(34))}"'
-               for k, v in labels.items())
+    escaped = (
+        f'{k}="{v.replace(chr(92), chr(92) * 2).replace(chr(34), chr(92) + chr(34))}"'
+        for k, v in labels.items()
+    )
     return "{" + ",".join(escaped) + "}"
 
 
@@ -63,28 +65,54 @@ class Metrics:
     def render(self, queue_depth: int, running: int, workers: int) -> str:
         """Everything, in the text exposition format."""
         with self._lock:
-            lines = _family("grader_queue_depth", "gauge",
-                            "Submissions waiting for a grading worker.",
-                            [f"grader_queue_depth {queue_depth}"])
-            lines += _family("grader_gradings_running", "gauge", "Gradings in progress.",
-                             [f"grader_gradings_running {running}"])
-            lines += _family("grader_workers", "gauge", "Grading workers alive.",
-                             [f"grader_workers {workers}"])
-            lines += _family("grader_submissions_accepted_total", "counter",
-                             "Submissions accepted for grading.",
-                             [f"grader_submissions_accepted_total {self._accepted}"])
-            lines += _family("grader_submissions_rejected_total", "counter",
-                             "Submissions refused by a limit, by reason.",
-                             [f"grader_submissions_rejected_total{_labels(reason=r)} {n}"
-                              for r, n in sorted(self._rejected.items())])
-            lines += _family("grader_gradings_total", "counter",
-                             "Gradings finished, by submission status (completed or error).",
-                             [f"grader_gradings_total{_labels(status=s)} {self._gradings[s]}"
-                              for s in ("completed", "error")])
-            lines += _family("grader_grading_results_total", "counter",
-                             "Completed gradings, by report status.",
-                             [f"grader_grading_results_total{_labels(result=r)} {n}"
-                              for r, n in sorted(self._results.items())])
+            lines = _family(
+                "grader_queue_depth",
+                "gauge",
+                "Submissions waiting for a grading worker.",
+                [f"grader_queue_depth {queue_depth}"],
+            )
+            lines += _family(
+                "grader_gradings_running",
+                "gauge",
+                "Gradings in progress.",
+                [f"grader_gradings_running {running}"],
+            )
+            lines += _family(
+                "grader_workers", "gauge", "Grading workers alive.", [f"grader_workers {workers}"]
+            )
+            lines += _family(
+                "grader_submissions_accepted_total",
+                "counter",
+                "Submissions accepted for grading.",
+                [f"grader_submissions_accepted_total {self._accepted}"],
+            )
+            lines += _family(
+                "grader_submissions_rejected_total",
+                "counter",
+                "Submissions refused by a limit, by reason.",
+                [
+                    f"grader_submissions_rejected_total{_labels(reason=r)} {n}"
+                    for r, n in sorted(self._rejected.items())
+                ],
+            )
+            lines += _family(
+                "grader_gradings_total",
+                "counter",
+                "Gradings finished, by submission status (completed or error).",
+                [
+                    f"grader_gradings_total{_labels(status=s)} {self._gradings[s]}"
+                    for s in ("completed", "error")
+                ],
+            )
+            lines += _family(
+                "grader_grading_results_total",
+                "counter",
+                "Completed gradings, by report status.",
+                [
+                    f"grader_grading_results_total{_labels(result=r)} {n}"
+                    for r, n in sorted(self._results.items())
+                ],
+            )
             lines += self._histogram()
         return "\n".join(lines) + "\n"
 
@@ -98,6 +126,9 @@ class Metrics:
         samples.append(f"{name}_bucket{_labels(le='+Inf')} {self._duration_count}")
         samples.append(f"{name}_sum {self._duration_sum:.6f}")
         samples.append(f"{name}_count {self._duration_count}")
-        return _family(name, "histogram",
-                       "Seconds from a worker taking a submission to its result being stored.",
-                       samples)
+        return _family(
+            name,
+            "histogram",
+            "Seconds from a worker taking a submission to its result being stored.",
+            samples,
+        )

@@ -23,8 +23,9 @@ class RateLimiter:
     for one service process (a shared store would be needed to run several).
     """
 
-    def __init__(self, per_minute: float, capacity: int,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, per_minute: float, capacity: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.rate = per_minute / 60.0
         self.capacity = float(capacity)
         self._clock = clock

@@ -15,17 +15,26 @@ SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
 
 # --- sent by clients -------------------------------------------------------------------------
 
+
 class SubmissionCreate(BaseModel):
     """A submission: the exercise and the module's text, keyed by its file name."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"exercise": "lru-cache", "files": {"lru_cache.py": "class LRUCache:\n    ...\n"}}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"exercise": "lru-cache", "files": {"lru_cache.py": "class LRUCache:\n    ...\n"}}
+            ]
+        },
+    )
     exercise: str = Field(min_length=1, max_length=100, pattern=SLUG_PATTERN)
     files: dict[str, str] = Field(
-        description="File name -> UTF-8 text. Exactly the exercise's module, e.g. lru_cache.py.")
+        description="File name -> UTF-8 text. Exactly the exercise's module, e.g. lru_cache.py."
+    )
 
 
 # --- returned to clients ---------------------------------------------------------------------
+
 
 class ErrorDetail(BaseModel):
     """What went wrong: a stable code, a sentence, and structured details when useful."""

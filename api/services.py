@@ -70,12 +70,17 @@ class Services:
         try:
             return self.catalogue.get(slug)
         except ExerciseNotFound:
-            raise ApiError(404, "exercise_not_found", f"unknown exercise {slug!r}",
-                           {"exercise": slug, "known": self.catalogue.slugs()}) from None
+            raise ApiError(
+                404,
+                "exercise_not_found",
+                f"unknown exercise {slug!r}",
+                {"exercise": slug, "known": self.catalogue.slugs()},
+            ) from None
         except GraderError as exc:
             log.error("exercise %s cannot be loaded: %s", slug, exc)
-            raise ApiError(500, "exercise_invalid",
-                           f"exercise {slug!r} is misconfigured on the server") from None
+            raise ApiError(
+                500, "exercise_invalid", f"exercise {slug!r} is misconfigured on the server"
+            ) from None
 
     def exercises(self) -> list[Exercise]:
         """Every exercise that loads (a misconfigured one is logged and left out)."""
@@ -122,7 +127,15 @@ def build_services(settings: Settings) -> Services:
     metrics, notifier = Metrics(), Notifier()
     job = GradingJob(sessions, catalogue, runner, metrics, notifier)
     return Services(
-        settings=settings, engine=engine, sessions=sessions, catalogue=catalogue,
-        runner=runner, warning=warning, queue=queue,
-        pool=WorkerPool(settings.workers, queue, job), metrics=metrics,
-        limiter=RateLimiter(settings.rate_per_minute, settings.rate_burst), notifier=notifier)
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        catalogue=catalogue,
+        runner=runner,
+        warning=warning,
+        queue=queue,
+        pool=WorkerPool(settings.workers, queue, job),
+        metrics=metrics,
+        limiter=RateLimiter(settings.rate_per_minute, settings.rate_burst),
+        notifier=notifier,
+    )

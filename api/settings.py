@@ -69,7 +69,8 @@ class Settings(BaseModel):
         except ValidationError as exc:
             problems = "; ".join(
                 f"{ENV_PREFIX}{'.'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
-                for err in exc.errors())
+                for err in exc.errors()
+            )
             raise SettingsInvalid(f"invalid setting: {problems}") from None
 
     @property

@@ -35,13 +35,15 @@ class NewSubmission:
 def find_idempotent(session: Session, owner: str, key: str) -> Submission | None:
     """The caller's submission made with idempotency key ``key``, if any."""
     return session.scalar(
-        select(Submission).where(Submission.owner == owner, Submission.idempotency_key == key))
+        select(Submission).where(Submission.owner == owner, Submission.idempotency_key == key)
+    )
 
 
 def count_unfinished(session: Session, owner: str) -> int:
     """How many of the caller's submissions are queued or running."""
-    query = select(func.count()).where(Submission.owner == owner,
-                                       Submission.status.in_(_UNFINISHED))
+    query = select(func.count()).where(
+        Submission.owner == owner, Submission.status.in_(_UNFINISHED)
+    )
     return int(session.scalar(query) or 0)
 
 
@@ -51,10 +53,17 @@ def insert(session: Session, new: NewSubmission) -> tuple[Submission, bool]:
     Two concurrent requests with one idempotency key both get here; the unique constraint
     lets one win and the other gets the winner's row.
     """
-    row = Submission(id=str(uuid.uuid4()), owner=new.owner, exercise=new.exercise,
-                     files=json.dumps(new.files), status=Status.QUEUED.value,
-                     idempotency_key=new.idempotency_key, request_hash=new.request_hash,
-                     attempts=0, created_at=utcnow())
+    row = Submission(
+        id=str(uuid.uuid4()),
+        owner=new.owner,
+        exercise=new.exercise,
+        files=json.dumps(new.files),
+        status=Status.QUEUED.value,
+        idempotency_key=new.idempotency_key,
+        request_hash=new.request_hash,
+        attempts=0,
+        created_at=utcnow(),
+    )
     session.add(row)
     try:
         session.commit()
@@ -75,8 +84,9 @@ def get_owned(session: Session, owner: str, submission_id: str) -> Submission | 
     return row if row is not None and row.owner == owner else None
 
 
-def list_owned(session: Session, owner: str, exercise: str | None, status: str | None,
-               limit: int, offset: int) -> tuple[list[Submission], int]:
+def list_owned(
+    session: Session, owner: str, exercise: str | None, status: str | None, limit: int, offset: int
+) -> tuple[list[Submission], int]:
     """A page of the caller's submissions, newest first, and how many match in all."""
     query = select(Submission).where(Submission.owner == owner)
     if exercise:
@@ -84,8 +94,11 @@ def list_owned(session: Session, owner: str, exercise: str | None, status: str |
     if status:
         query = query.where(Submission.status == status)
     count = int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
-    page = session.scalars(query.order_by(Submission.created_at.desc(), Submission.id.desc())
-                           .limit(limit).offset(offset))
+    page = session.scalars(
+        query.order_by(Submission.created_at.desc(), Submission.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
     return list(page), count
 
 
@@ -93,8 +106,9 @@ def queue_position(session: Session, row: Submission) -> int | None:
     """1 for the next submission to be graded; ``None`` unless ``row`` is queued."""
     if row.status != Status.QUEUED.value:
         return None
-    ahead = select(func.count()).where(Submission.status == Status.QUEUED.value,
-                                       Submission.created_at < row.created_at)
+    ahead = select(func.count()).where(
+        Submission.status == Status.QUEUED.value, Submission.created_at < row.created_at
+    )
     return int(session.scalar(ahead) or 0) + 1
 
 
@@ -104,24 +118,35 @@ def claim(sessions: sessionmaker[Session], submission_id: str) -> Submission | N
         done = session.execute(
             update(Submission)
             .where(Submission.id == submission_id, Submission.status == Status.QUEUED.value)
-            .values(status=Status.RUNNING.value, attempts=Submission.attempts + 1,
-                    started_at=utcnow()))
+            .values(
+                status=Status.RUNNING.value, attempts=Submission.attempts + 1, started_at=utcnow()
+            )
+        )
         session.commit()
         if getattr(done, "rowcount", 0) != 1:
             return None
         return session.get(Submission, submission_id)
 
 
-def settle(sessions: sessionmaker[Session], submission_id: str, attempt: int, status: Status,
-           **fields: object) -> bool:
+def settle(
+    sessions: sessionmaker[Session],
+    submission_id: str,
+    attempt: int,
+    status: Status,
+    **fields: object,
+) -> bool:
     """Record how attempt ``attempt`` ended; ``False`` if a later attempt took over."""
     assert status in FINAL
     with sessions() as session:
         done = session.execute(
             update(Submission)
-            .where(Submission.id == submission_id, Submission.attempts == attempt,
-                   Submission.status.in_(_UNFINISHED))
-            .values(status=status.value, finished_at=utcnow(), **fields))
+            .where(
+                Submission.id == submission_id,
+                Submission.attempts == attempt,
+                Submission.status.in_(_UNFINISHED),
+            )
+            .values(status=status.value, finished_at=utcnow(), **fields)
+        )
         session.commit()
         return getattr(done, "rowcount", 0) == 1
 
@@ -134,7 +159,8 @@ def requeue(sessions: sessionmaker[Session], submission_ids: list[str]) -> None:
         session.execute(
             update(Submission)
             .where(Submission.id.in_(submission_ids), Submission.status == Status.RUNNING.value)
-            .values(status=Status.QUEUED.value, started_at=None))
+            .values(status=Status.QUEUED.value, started_at=None)
+        )
         session.commit()
 
 
@@ -148,16 +174,23 @@ def recover(sessions: sessionmaker[Session], max_attempts: int) -> list[str]:
         rows = session.execute(
             select(Submission.id, Submission.attempts)
             .where(Submission.status.in_(_UNFINISHED))
-            .order_by(Submission.created_at, Submission.id)).all()
+            .order_by(Submission.created_at, Submission.id)
+        ).all()
         exhausted = [sid for sid, attempts in rows if attempts >= max_attempts]
         if exhausted:
             session.execute(
-                update(Submission).where(Submission.id.in_(exhausted))
-                .values(status=Status.ERROR.value, finished_at=utcnow(),
-                        error=f"grading was interrupted {max_attempts} times; giving up"))
+                update(Submission)
+                .where(Submission.id.in_(exhausted))
+                .values(
+                    status=Status.ERROR.value,
+                    finished_at=utcnow(),
+                    error=f"grading was interrupted {max_attempts} times; giving up",
+                )
+            )
         session.execute(
             update(Submission)
             .where(Submission.status == Status.RUNNING.value)
-            .values(status=Status.QUEUED.value, started_at=None))
+            .values(status=Status.QUEUED.value, started_at=None)
+        )
         session.commit()
     return [sid for sid, attempts in rows if attempts < max_attempts]

@@ -28,18 +28,31 @@ STREAM_LIMIT = 3600.0
 def submission_public(session: Session, row: Submission) -> SubmissionPublic:
     """The full view of a submission for its owner (never the operators' full report)."""
     return SubmissionPublic(
-        id=row.id, exercise=row.exercise, status=Status(row.status), created_at=row.created_at,
-        started_at=row.started_at, finished_at=row.finished_at, attempts=row.attempts,
-        queue_position=store.queue_position(session, row), error=row.error,
-        report=PublicReport.model_validate_json(row.report) if row.report else None)
+        id=row.id,
+        exercise=row.exercise,
+        status=Status(row.status),
+        created_at=row.created_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        attempts=row.attempts,
+        queue_position=store.queue_position(session, row),
+        error=row.error,
+        report=PublicReport.model_validate_json(row.report) if row.report else None,
+    )
 
 
 def submission_summary(row: Submission) -> SubmissionSummary:
     """The list view of a submission."""
     return SubmissionSummary(
-        id=row.id, exercise=row.exercise, status=Status(row.status), created_at=row.created_at,
-        finished_at=row.finished_at, result=RunStatus(row.result) if row.result else None,
-        score=row.score, max_score=row.max_score)
+        id=row.id,
+        exercise=row.exercise,
+        status=Status(row.status),
+        created_at=row.created_at,
+        finished_at=row.finished_at,
+        result=RunStatus(row.result) if row.result else None,
+        score=row.score,
+        max_score=row.max_score,
+    )
 
 
 def load_view(services: Services, owner: str, submission_id: str) -> SubmissionPublic:
@@ -51,8 +64,9 @@ def load_view(services: Services, owner: str, submission_id: str) -> SubmissionP
         return submission_public(session, row)
 
 
-async def wait_until_final(services: Services, owner: str, submission_id: str,
-                           seconds: float) -> SubmissionPublic:
+async def wait_until_final(
+    services: Services, owner: str, submission_id: str, seconds: float
+) -> SubmissionPublic:
     """The submission once it is completed or failed, or as it is after ``seconds``."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
@@ -72,8 +86,11 @@ def _event(name: str, number: int, view: SubmissionPublic) -> bytes:
     return f"event: {name}\nid: {number}\ndata: {view.model_dump_json()}\n\n".encode()
 
 
-async def event_stream(services: Services, owner: str, first: SubmissionPublic,
-                       ) -> AsyncIterator[bytes]:
+async def event_stream(
+    services: Services,
+    owner: str,
+    first: SubmissionPublic,
+) -> AsyncIterator[bytes]:
     """``status`` events whenever the status or queue position changes; ends when final."""
     loop = asyncio.get_running_loop()
     started = last_sent = loop.time()

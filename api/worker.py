@@ -36,8 +36,14 @@ _IDLE_POLL = 0.2
 class GradingJob:
     """Grade one submission by id and store the outcome; never raises for a grading problem."""
 
-    def __init__(self, sessions: sessionmaker[Session], catalogue: Catalogue,
-                 runner: SuiteRunner, metrics: Metrics, notifier: Notifier) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        catalogue: Catalogue,
+        runner: SuiteRunner,
+        metrics: Metrics,
+        notifier: Notifier,
+    ) -> None:
         self.sessions = sessions
         self.catalogue = catalogue
         self.runner = runner
@@ -60,8 +66,9 @@ class GradingJob:
             log.exception("grading %s crashed", submission_id)
             status, fields = Status.ERROR, {"error": "internal error while grading"}
         _retry(lambda: store.settle(self.sessions, submission_id, row.attempts, status, **fields))
-        self.metrics.graded(status.value, str(fields.get("result") or ""),
-                            time.monotonic() - started)
+        self.metrics.graded(
+            status.value, str(fields.get("result") or ""), time.monotonic() - started
+        )
         self.notifier.notify(submission_id)
 
     def _grade(self, row: Submission) -> tuple[Status, dict[str, Any]]:
@@ -72,9 +79,12 @@ class GradingJob:
         report = grade(exercise, from_text(source, module), self.runner)
         public = to_public(report, exercise.meta.visibility, exercise.meta.canary)
         return Status.COMPLETED, {
-            "report": public.model_dump_json(), "full_report": report.model_dump_json(),
-            "result": report.status.value, "score": report.score,
-            "max_score": report.max_score, "error": None,
+            "report": public.model_dump_json(),
+            "full_report": report.model_dump_json(),
+            "result": report.status.value,
+            "score": report.score,
+            "max_score": report.max_score,
+            "error": None,
         }
 
     def _safe_message(self, slug: str, exc: GraderError) -> str:
@@ -115,8 +125,7 @@ class WorkerPool:
     def start(self) -> None:
         """Start the threads."""
         for index in range(self.size):
-            thread = threading.Thread(target=self._work, name=f"grader-worker-{index}",
-                                      daemon=True)
+            thread = threading.Thread(target=self._work, name=f"grader-worker-{index}", daemon=True)
             thread.start()
             self._threads.append(thread)
 

@@ -34,7 +34,7 @@ step "mypy (strict on grader, sandbox, api)"
 mypy
 
 step "pytest"
-python -m pytest -q "$@"
+python -m pytest -q -rs "$@"
 
 step "grader validate (direct mode, reference must pass 5 of 5)"
 grader validate --runs 5

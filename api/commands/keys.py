@@ -45,9 +45,16 @@ def list_keys(database_url: DatabaseUrl = None) -> None:
 
     with _sessions(database_url)() as session:
         keys = all_keys(session)
-    rows = [[k.id, k.name, k.prefix + "...", k.created_at.strftime("%Y-%m-%d %H:%M"),
-             f"revoked {k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "active"]
-            for k in keys]
+    rows = [
+        [
+            k.id,
+            k.name,
+            k.prefix + "...",
+            k.created_at.strftime("%Y-%m-%d %H:%M"),
+            f"revoked {k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "active",
+        ]
+        for k in keys
+    ]
     table("API keys", ["id", "name", "token", "created", "status"], rows)
 
 

@@ -8,7 +8,11 @@ import typer
 
 DatabaseUrl = Annotated[
     str | None,
-    typer.Option("--database-url", envvar="GRADER_DATABASE_URL", show_envvar=True,
-                 help="SQLAlchemy URL of the service database (default: a SQLite file in "
-                      "~/.local/share/hidden-grader)."),
+    typer.Option(
+        "--database-url",
+        envvar="GRADER_DATABASE_URL",
+        show_envvar=True,
+        help="SQLAlchemy URL of the service database (default: a SQLite file in "
+        "~/.local/share/hidden-grader).",
+    ),
 ]

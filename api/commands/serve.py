@@ -24,19 +24,28 @@ def _option(env: str, text: str, *decls: str, **extra: Any) -> Any:
 
 
 def serve(
-    host: Annotated[str | None, _option(
-        "HOST", "Address to listen on (default 127.0.0.1: this machine only).")] = None,
+    host: Annotated[
+        str | None, _option("HOST", "Address to listen on (default 127.0.0.1: this machine only).")
+    ] = None,
     port: Annotated[int | None, _option("PORT", "Port (default 8000).")] = None,
-    workers: Annotated[int | None, _option(
-        "WORKERS", "Grading workers (default: one per CPU).", min=1)] = None,
+    workers: Annotated[
+        int | None, _option("WORKERS", "Grading workers (default: one per CPU).", min=1)
+    ] = None,
     database_url: DatabaseUrl = None,
-    sandbox: Annotated[SandboxChoice | None, _option(
-        "SANDBOX", "Where submissions run: auto, docker, process, or none (trusted code "
-        "only). Default auto.")] = None,
-    open_mode: Annotated[bool, _option(
-        "OPEN_MODE", "Open mode: one anonymous user, no API keys needed.", "--open")] = False,
-    exercises: Annotated[Path | None, _option(
-        "EXERCISES_DIR", "Directory of exercises instead of the shipped ones.")] = None,
+    sandbox: Annotated[
+        SandboxChoice | None,
+        _option(
+            "SANDBOX",
+            "Where submissions run: auto, docker, process, or none (trusted code "
+            "only). Default auto.",
+        ),
+    ] = None,
+    open_mode: Annotated[
+        bool, _option("OPEN_MODE", "Open mode: one anonymous user, no API keys needed.", "--open")
+    ] = False,
+    exercises: Annotated[
+        Path | None, _option("EXERCISES_DIR", "Directory of exercises instead of the shipped ones.")
+    ] = None,
 ) -> None:
     """Serve the grading API; settings come from flags, then GRADER_* variables, then defaults."""
     import uvicorn
@@ -45,24 +54,41 @@ def serve(
     from api.main import create_app
     from api.services import build_services
 
-    settings = Settings.from_env(host=host, port=port, workers=workers,
-                                 database_url=database_url, sandbox=sandbox,
-                                 open_mode=True if open_mode else None, exercises_dir=exercises)
+    settings = Settings.from_env(
+        host=host,
+        port=port,
+        workers=workers,
+        database_url=database_url,
+        sandbox=sandbox,
+        open_mode=True if open_mode else None,
+        exercises_dir=exercises,
+    )
     services = build_services(settings)  # GraderError: one line and exit 2, from the CLI
     for warning in _warnings(settings, services.warning):
         print(f"warning: {warning}", file=sys.stderr)
-    print(f"grader service on http://{settings.host}:{settings.port} ({settings.workers} "
-          f"workers, sandbox {settings.sandbox.value}, database {safe_url(settings.database_url)})",
-          file=sys.stderr, flush=True)
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="%(levelname)s:     %(name)s: %(message)s")
+    print(
+        f"grader service on http://{settings.host}:{settings.port} ({settings.workers} "
+        f"workers, sandbox {settings.sandbox.value}, database {safe_url(settings.database_url)})",
+        file=sys.stderr,
+        flush=True,
+    )
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s"
+    )
     try:
-        uvicorn.run(create_app(settings, services), host=settings.host, port=settings.port,
-                    log_level=settings.log_level, timeout_graceful_shutdown=CONNECTIONS_GRACE)
+        uvicorn.run(
+            create_app(settings, services),
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level,
+            timeout_graceful_shutdown=CONNECTIONS_GRACE,
+        )
     except SystemExit as exc:  # uvicorn's start-up failures (e.g. the port is taken)
         if exc.code not in (0, None):
-            error(f"the service could not start on {settings.host}:{settings.port} "
-                  "(see the messages above)")
+            error(
+                f"the service could not start on {settings.host}:{settings.port} "
+                "(see the messages above)"
+            )
             raise typer.Exit(2) from None
         raise
 

@@ -18,7 +18,8 @@ from grader.report import PublicReport
 def error(message: str) -> None:
     """One line on standard error, never wrapped (scripts read it)."""
     Console(stderr=True, highlight=False, soft_wrap=True).print(
-        f"[bold red]error:[/] {escape(message)}", markup=True)
+        f"[bold red]error:[/] {escape(message)}", markup=True
+    )
 
 
 @contextmanager
@@ -29,25 +30,31 @@ def _progress() -> Iterator[Callable[[dict[str, Any]], None]]:
         yield lambda _submission: None
         return
     with console.status("uploading") as status:
+
         def show(submission: dict[str, Any]) -> None:
             """Describe where the submission is."""
             state = submission["status"]
             if state == "queued" and submission.get("queue_position"):
                 state += f" (position {submission['queue_position']})"
             status.update(f"{submission['exercise']}: {state}")
+
         yield show
 
 
 def submit(
     slug: Annotated[str, typer.Argument(help="The exercise.")],
     path: Annotated[Path, typer.Argument(help="The module file, or a folder holding it.")],
-    server: Annotated[str, typer.Option(envvar="GRADER_URL", show_envvar=True,
-                                        help="The service's URL.")] = "http://127.0.0.1:8000",
-    token: Annotated[str | None, typer.Option(envvar="GRADER_TOKEN", show_envvar=True,
-                                              help="API key (not needed in open mode).")] = None,
+    server: Annotated[
+        str, typer.Option(envvar="GRADER_URL", show_envvar=True, help="The service's URL.")
+    ] = "http://127.0.0.1:8000",
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="GRADER_TOKEN", show_envvar=True, help="API key (not needed in open mode)."
+        ),
+    ] = None,
     output_format: Annotated[Format, typer.Option("--format", "-f")] = Format.TEXT,
-    timeout: Annotated[float, typer.Option(min=1, help="Seconds to wait for the result.")
-                       ] = 900.0,
+    timeout: Annotated[float, typer.Option(min=1, help="Seconds to wait for the result.")] = 900.0,
 ) -> None:
     """Grade a submission on a grading server (exit 0 only when it passes, 2 on errors)."""
     from api.client import Client, ClientError, read_submission

@@ -17,8 +17,13 @@ router = APIRouter(prefix="/v1/exercises", tags=["exercises"], responses=ERROR_R
 def _summary(exercise: Exercise) -> ExerciseSummary:
     """The catalogue entry of an exercise."""
     meta = exercise.meta
-    return ExerciseSummary(slug=meta.slug, title=meta.title, summary=meta.summary,
-                           difficulty=meta.difficulty, module=meta.module)
+    return ExerciseSummary(
+        slug=meta.slug,
+        title=meta.title,
+        summary=meta.summary,
+        difficulty=meta.difficulty,
+        module=meta.module,
+    )
 
 
 @router.get("")
@@ -29,14 +34,21 @@ def list_exercises(_caller: CallerDep, services: ServicesDep) -> ExercisesPage:
 
 
 @router.get("/{slug}", responses=NOT_FOUND)
-def read_exercise(slug: Annotated[str, Path(max_length=100, pattern=SLUG_PATTERN)],
-                  _caller: CallerDep, services: ServicesDep) -> ExerciseDetail:
+def read_exercise(
+    slug: Annotated[str, Path(max_length=100, pattern=SLUG_PATTERN)],
+    _caller: CallerDep,
+    services: ServicesDep,
+) -> ExerciseDetail:
     """An exercise's statement, stub and visible tests (never the hidden suite)."""
     exercise = services.exercise(slug)
     meta = exercise.meta
     return ExerciseDetail(
-        **_summary(exercise).model_dump(), visibility=meta.visibility.value,
-        categories=meta.categories, test_timeout=meta.limits.test_timeout,
-        run_timeout=meta.limits.run_timeout, statement=exercise.statement,
+        **_summary(exercise).model_dump(),
+        visibility=meta.visibility.value,
+        categories=meta.categories,
+        test_timeout=meta.limits.test_timeout,
+        run_timeout=meta.limits.run_timeout,
+        statement=exercise.statement,
         stub=exercise.stub_path.read_text(encoding="utf-8"),
-        visible_tests={p.name: p.read_text(encoding="utf-8") for p in exercise.visible_tests()})
+        visible_tests={p.name: p.read_text(encoding="utf-8") for p in exercise.visible_tests()},
+    )

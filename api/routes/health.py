@@ -37,10 +37,16 @@ def readyz(services: ServicesDep) -> JSONResponse:
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
 
 
-@router.get("/metrics", response_class=PlainTextResponse,
-            responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text."}})
+@router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text."}},
+)
 def metrics(services: ServicesDep) -> PlainTextResponse:
     """Queue depth, gradings by status and grading durations, in Prometheus text format."""
-    text = services.metrics.render(queue_depth=services.queue.depth(),
-                                   running=services.pool.busy(), workers=services.pool.alive())
+    text = services.metrics.render(
+        queue_depth=services.queue.depth(),
+        running=services.pool.busy(),
+        workers=services.pool.alive(),
+    )
     return PlainTextResponse(text, media_type=CONTENT_TYPE)

@@ -25,17 +25,30 @@ from api.views import (
 
 router = APIRouter(prefix="/v1/submissions", tags=["submissions"], responses=ERROR_RESPONSES)
 
-IdempotencyKey = Annotated[str | None, Header(
-    alias="Idempotency-Key", min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$",
-    description="Any unique string; a retry with the same key returns the same submission.")]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Any unique string; a retry with the same key returns the same submission.",
+    ),
+]
 
 #: OpenAPI links from an accepted submission to where it can be followed.
-_FOLLOW = {"links": {
-    "ReadSubmission": {"operationId": "read_submission",
-                       "parameters": {"submission_id": "$response.body#/id"}},
-    "SubmissionEvents": {"operationId": "submission_events",
-                         "parameters": {"submission_id": "$response.body#/id"}},
-}}
+_FOLLOW = {
+    "links": {
+        "ReadSubmission": {
+            "operationId": "read_submission",
+            "parameters": {"submission_id": "$response.body#/id"},
+        },
+        "SubmissionEvents": {
+            "operationId": "submission_events",
+            "parameters": {"submission_id": "$response.body#/id"},
+        },
+    }
+}
 SubmissionId = Annotated[str, Path(max_length=64, description="The id the submission got.")]
 
 
@@ -46,21 +59,31 @@ def _accepted(session: Session, response: Response, row: Submission) -> Submissi
 
 
 @router.post("", status_code=202, responses={202: _FOLLOW, **SUBMIT_RESPONSES})
-def create_submission(body: SubmissionCreate, caller: CallerDep, session: SessionDep,
-                      services: ServicesDep, response: Response,
-                      idempotency_key: IdempotencyKey = None) -> SubmissionPublic:
+def create_submission(
+    body: SubmissionCreate,
+    caller: CallerDep,
+    session: SessionDep,
+    services: ServicesDep,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> SubmissionPublic:
     """Submit a module for grading; it is stored before the ``202`` answer."""
-    row, _created = accept_submission(services, session, caller, body.exercise, body.files,
-                                      idempotency_key)
+    row, _created = accept_submission(
+        services, session, caller, body.exercise, body.files, idempotency_key
+    )
     return _accepted(session, response, row)
 
 
 @router.post("/upload", status_code=202, responses={202: _FOLLOW, **SUBMIT_RESPONSES})
-def upload_submission(exercise: Annotated[str, Form(max_length=100, pattern=SLUG_PATTERN)],
-                      files: Annotated[list[UploadFile], File(description="The module file.")],
-                      caller: CallerDep, session: SessionDep, services: ServicesDep,
-                      response: Response,
-                      idempotency_key: IdempotencyKey = None) -> SubmissionPublic:
+def upload_submission(
+    exercise: Annotated[str, Form(max_length=100, pattern=SLUG_PATTERN)],
+    files: Annotated[list[UploadFile], File(description="The module file.")],
+    caller: CallerDep,
+    session: SessionDep,
+    services: ServicesDep,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> SubmissionPublic:
     """Submit as a multipart form (``exercise`` and ``files``), e.g. with ``curl -F``."""
     contents: dict[str, str | bytes] = {}
     for upload in files:
@@ -68,18 +91,29 @@ def upload_submission(exercise: Annotated[str, Form(max_length=100, pattern=SLUG
         if name in contents:
             raise ApiError(422, "duplicate_file", f"{name!r} was sent twice", {"name": name})
         contents[name] = upload.file.read()
-    row, _created = accept_submission(services, session, caller, exercise, contents,
-                                      idempotency_key)
+    row, _created = accept_submission(
+        services, session, caller, exercise, contents, idempotency_key
+    )
     return _accepted(session, response, row)
 
 
 @router.get("/{submission_id}", responses=NOT_FOUND)
 async def read_submission(
-    submission_id: SubmissionId, caller: CallerDep, services: ServicesDep,
+    submission_id: SubmissionId,
+    caller: CallerDep,
+    services: ServicesDep,
     settings: SettingsDep,
-    wait: Annotated[float, Query(ge=0, le=300, description=(
-        "Long-poll: wait up to this many seconds (capped by the server) for the grading "
-        "to finish."))] = 0,
+    wait: Annotated[
+        float,
+        Query(
+            ge=0,
+            le=300,
+            description=(
+                "Long-poll: wait up to this many seconds (capped by the server) for the grading "
+                "to finish."
+            ),
+        ),
+    ] = 0,
 ) -> SubmissionPublic:
     """A submission's status, with the public report once it is ``completed``."""
     seconds = min(wait, settings.max_wait)
@@ -88,30 +122,43 @@ async def read_submission(
     return await wait_until_final(services, caller.id, submission_id, seconds)
 
 
-@router.get("/{submission_id}/events", response_class=StreamingResponse, responses={
-    200: {"description": "Server-sent events: a `status` event (the submission as JSON) "
-                         "whenever it changes; the stream ends once it is completed or failed.",
-          "content": {"text/event-stream": {"schema": {"type": "string"}}}},
-    **NOT_FOUND})
-async def submission_events(submission_id: SubmissionId, caller: CallerDep,
-                            services: ServicesDep) -> StreamingResponse:
+@router.get(
+    "/{submission_id}/events",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "Server-sent events: a `status` event (the submission as JSON) "
+            "whenever it changes; the stream ends once it is completed or failed.",
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        },
+        **NOT_FOUND,
+    },
+)
+async def submission_events(
+    submission_id: SubmissionId, caller: CallerDep, services: ServicesDep
+) -> StreamingResponse:
     """Follow a submission's progress as a server-sent-events stream."""
     first = await run_in_threadpool(load_view, services, caller.id, submission_id)
-    return StreamingResponse(event_stream(services, caller.id, first),
-                             media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return StreamingResponse(
+        event_stream(services, caller.id, first),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
 
 
 @router.get("")
 def list_submissions(
-    caller: CallerDep, session: SessionDep,
+    caller: CallerDep,
+    session: SessionDep,
     exercise: Annotated[str | None, Query(max_length=100)] = None,
     status: Status | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> SubmissionsPage:
     """The caller's own submissions, newest first, optionally for one exercise or status."""
-    rows, count = store.list_owned(session, caller.id, exercise,
-                                   status.value if status else None, limit, offset)
-    return SubmissionsPage(data=[submission_summary(r) for r in rows], count=count,
-                           limit=limit, offset=offset)
+    rows, count = store.list_owned(
+        session, caller.id, exercise, status.value if status else None, limit, offset
+    )
+    return SubmissionsPage(
+        data=[submission_summary(r) for r in rows], count=count, limit=limit, offset=offset
+    )
