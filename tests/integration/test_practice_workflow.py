@@ -29,6 +29,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import sysconfig
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -167,6 +168,13 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("practice") / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(path)],
                    check=True, capture_output=True)
+    # Run from inside a virtualenv (as CI does), --system-site-packages would expose the *base*
+    # interpreter's packages, not ours: point the new venv at this environment's explicitly.
+    ours = sysconfig.get_paths()["purelib"]
+    theirs = subprocess.run([str(path / "bin" / "python"), "-c",
+                             "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                            capture_output=True, text=True, check=True).stdout.strip()
+    (Path(theirs) / "outer-environment.pth").write_text(ours + "\n")
     proc = subprocess.run([str(path / "bin" / "python"), "-m", "pip", "install", "-q",
                            *CHECKOUT_SPEC.split()],
                           capture_output=True, text=True, check=False)
