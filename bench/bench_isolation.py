@@ -64,8 +64,8 @@ def main() -> None:
         for backend in backends:
             isolated = statistics.median(timed_grade(slug, backend) for _ in range(args.runs))
             target = 1.5 * direct + 0.3
-            mark = "ok" if isolated <= target else "over"
-            row += f" {isolated:>8.2f} {isolated / direct:>5.2f}x {target:>6.2f}{mark[0]}"
+            mark = "ok" if isolated <= target else "OVER"
+            row += f" {isolated:>8.2f} {isolated / direct:>5.2f}x {target:>6.2f} {mark}"
         print(row)
 
 

@@ -16,8 +16,9 @@ Backends:
 and returns ``(backend, warning)``; callers must print the warning.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from sandbox.base import SandboxBackend, SandboxRun
-from sandbox.docker_backend import DockerSandbox
 from sandbox.errors import (
     BackendUnavailable,
     ChannelClosed,
@@ -57,3 +58,15 @@ __all__ = [
     "SandboxTimeout",
     "select_backend",
 ]
+
+if TYPE_CHECKING:
+    from sandbox.docker_backend import DockerSandbox
+
+
+def __getattr__(name: str) -> Any:
+    """Import the Docker backend (and the docker SDK, ~0.1 s) only when it is asked for."""
+    if name == "DockerSandbox":
+        from sandbox.docker_backend import DockerSandbox
+
+        return DockerSandbox
+    raise AttributeError(f"module 'sandbox' has no attribute {name!r}")

@@ -66,17 +66,25 @@ def encode(value: Any, ref: Callable[[Any], Any], depth: int = 0) -> Any:
     kind = type(value)
     if kind in _PLAIN_SCALARS:
         return value
+    if kind is list:
+        return _encode_items(value, ref, depth + 1)
+    if kind is tuple:
+        return {"$t": _encode_items(value, ref, depth + 1)}
     if kind is bytes:
         return {"$b": base64.b64encode(value).decode("ascii")}
-    if kind is list:
-        return [encode(v, ref, depth + 1) for v in value]
-    if kind is tuple:
-        return {"$t": [encode(v, ref, depth + 1) for v in value]}
     if kind is dict:
         return {
             "$d": [[encode(k, ref, depth + 1), encode(v, ref, depth + 1)] for k, v in value.items()]
         }
     return ref(value)
+
+
+def _encode_items(items: list[Any] | tuple[Any, ...], ref: Callable[[Any], Any], depth: int) -> Any:
+    """Encode a sequence's items; scalars inline, because batches hold thousands of them."""
+    if depth > MAX_DEPTH:
+        raise WireError("value nests too deeply")
+    scalars = _PLAIN_SCALARS
+    return [v if type(v) in scalars else encode(v, ref, depth) for v in items]
 
 
 def decode(data: Any, resolve: Callable[[dict[str, Any]], Any], depth: int = 0) -> Any:
@@ -87,7 +95,7 @@ def decode(data: Any, resolve: Callable[[dict[str, Any]], Any], depth: int = 0) 
     if kind in _PLAIN_SCALARS:
         return data
     if kind is list:
-        return [decode(v, resolve, depth + 1) for v in data]
+        return _decode_items(data, resolve, depth + 1)
     if kind is not dict or len(data) == 0:
         raise WireError(f"unexpected value of type {kind.__name__}")
     if "$b" in data:
@@ -96,7 +104,7 @@ def decode(data: Any, resolve: Callable[[dict[str, Any]], Any], depth: int = 0) 
         except ValueError:
             raise WireError("bad base64") from None
     if "$t" in data:
-        return tuple(decode(v, resolve, depth + 1) for v in _list(data["$t"]))
+        return tuple(_decode_items(_list(data["$t"]), resolve, depth + 1))
     if "$d" in data:
         out = {}
         for pair in _list(data["$d"]):
@@ -109,6 +117,14 @@ def decode(data: Any, resolve: Callable[[dict[str, Any]], Any], depth: int = 0) 
                 raise WireError("unhashable dict key") from None
         return out
     return resolve(data)
+
+
+def _decode_items(items: list[Any], resolve: Callable[[dict[str, Any]], Any], depth: int) -> Any:
+    """Decode a list's items; scalars inline (a JSON parser makes only exact builtin types)."""
+    if depth > MAX_DEPTH:
+        raise WireError("value nests too deeply")
+    scalars = _PLAIN_SCALARS
+    return [v if type(v) in scalars else decode(v, resolve, depth) for v in items]
 
 
 def _str(value: Any) -> str:

@@ -18,13 +18,16 @@ import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-import pytest
-
-from grader.harness.plugin import HarnessPlugin, TestSession
 from grader.harness.runner import ON_ORPHANED
 from grader.testkit import Kit
+
+if TYPE_CHECKING:
+    from grader.harness.plugin import HarnessPlugin
+
+# pytest and the plugin are imported only where needed: isolated mode starts its sandbox first,
+# so that the container's start overlaps pytest's own import and collection.
 
 Sink = Callable[[dict[str, Any]], None]
 
@@ -79,6 +82,8 @@ def _pytest_args(spec: dict[str, Any]) -> list[str]:
 
 def _quiet_pytest(args: list[str], plugin: HarnessPlugin) -> int:
     """Run pytest with its terminal report discarded: records go through the plugin only."""
+    import pytest
+
     real_stdout = sys.stdout
     with open(os.devnull, "w", encoding="utf-8") as devnull:
         sys.stdout = devnull
@@ -97,6 +102,8 @@ def run_direct(spec: dict[str, Any], sink: Sink) -> None:
         sink(_import_error(exc, spec["module"]))
         return
     sink({"event": "imported"})
+    from grader.harness.plugin import HarnessPlugin
+
     plugin = HarnessPlugin(subject=lambda: module, kit=Kit, sink=sink)
     code = _quiet_pytest(_pytest_args(spec), plugin)
     sink({"event": "finished", "exit_code": code})
@@ -122,6 +129,8 @@ def main(spec_path: str) -> int:
     with open(spec["results"], "a", encoding="utf-8") as stream:
         sink = _writer(stream)
         if spec.get("collect_only"):
+            from grader.harness.plugin import HarnessPlugin
+
             plugin = HarnessPlugin(subject=_no_subject, kit=Kit, sink=sink)
             return _quiet_pytest([*_pytest_args(spec), "--collect-only"], plugin)
         if spec.get("mode") == "isolated":
@@ -132,8 +141,6 @@ def main(spec_path: str) -> int:
             run_direct(spec, sink)
         return 0
 
-
-__all__ = ["TestSession", "main"]
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1]))

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from grader.bridge.client import Subject
 from grader.bridge.errors import BridgeFailure, ImportFailed
 from grader.bridge.proxy import Bridge, FollowingProxy
-from grader.harness.plugin import HarnessPlugin
 from grader.harness.runner import ON_ORPHANED
 from sandbox import SandboxError, SandboxJob, SandboxLimits, select_backend
+
+if TYPE_CHECKING:
+    from grader.harness.plugin import HarnessPlugin
 
 _GRADER_ROOT = Path(__file__).resolve().parents[1]
 #: The stdlib-only files the subject server needs inside the sandbox.
@@ -58,6 +61,69 @@ class _Session:
         self.subject.end_test()
 
 
+class _Start:
+    """Starts the subject in the background, so the sandbox boots while pytest loads and
+    collects; ``wait`` reports how it went, as the events the supervisor reads."""
+
+    def __init__(self, subject: Subject, sink: Callable[[dict[str, Any]], None], name: str) -> None:
+        self.subject, self.sink, self.name = subject, sink, name
+        self.failure: BaseException | None = None
+        self.ok = False
+        self._started = threading.Event()
+        self._release = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="subject-start", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.subject.start()
+        except (ImportFailed, BridgeFailure, SandboxError) as exc:
+            self.failure = exc
+        finally:
+            self._started.set()
+        # A process sandbox dies with the *thread* that forked it (bubblewrap's
+        # --die-with-parent), so this thread must last as long as the run.
+        self._release.wait()
+
+    def settle(self) -> None:
+        """Wait for the start to finish, however it went."""
+        self._started.wait()
+
+    def release(self) -> None:
+        """Let the start thread end; call once the subject is closed."""
+        self._release.set()
+        self._thread.join(timeout=5)
+
+    def wait(self) -> bool:
+        """Block until the subject is up, report how it went; ``True`` if the suite can run."""
+        self._started.wait()
+        exc = self.failure
+        if isinstance(exc, ImportFailed):
+            line = exc.info.get("line")
+            self.sink(
+                {
+                    "event": "import_error",
+                    "type": str(exc.info.get("type", "Error")),
+                    "message": str(exc.info.get("message", ""))[:300],
+                    "line": line if type(line) is int else None,
+                }
+            )
+        elif isinstance(exc, BridgeFailure):
+            self.sink(
+                {
+                    "event": "import_failure",
+                    "status": exc.report_status,
+                    "message": exc.report_message,
+                }
+            )
+        elif isinstance(exc, SandboxError):
+            self.sink({"event": "sandbox_error", "message": str(exc)})
+        else:
+            self.sink({"event": "imported", "sandbox": self.name})
+            self.ok = True
+        return self.ok
+
+
 def run_isolated(
     spec: dict[str, Any],
     sink: Callable[[dict[str, Any]], None],
@@ -74,49 +140,31 @@ def run_isolated(
     job = subject_job(spec["module"], source, limits_from(spec))
     subject = Subject(lambda: backend.start(job), import_timeout=spec.get("import_timeout", 10.0))
     ON_ORPHANED.extend([subject.close, backend.close])
+    start = _Start(subject, sink, backend.name)
     try:
-        try:
-            subject.start()
-        except ImportFailed as exc:
-            sink(
-                {
-                    "event": "import_error",
-                    "type": str(exc.info.get("type", "Error")),
-                    "message": str(exc.info.get("message", ""))[:300],
-                    "line": exc.info.get("line") if type(exc.info.get("line")) is int else None,
-                }
-            )
-            return
-        except BridgeFailure as exc:
-            sink(
-                {
-                    "event": "import_failure",
-                    "status": exc.report_status,
-                    "message": exc.report_message,
-                }
-            )
-            return
-        except SandboxError as exc:
-            sink({"event": "sandbox_error", "message": str(exc)})
-            return
-        sink({"event": "imported", "sandbox": backend.name})
+        from grader.harness.plugin import HarnessPlugin
+
         bridge = Bridge(subject)
         plugin = HarnessPlugin(
             subject=lambda: FollowingProxy(bridge, "module"),
             kit=lambda: FollowingProxy(bridge, "kit"),
             sink=sink,
             session=_Session(subject, spec["test_timeout"]),
+            ready=start.wait,
         )
         code = run_pytest(plugin)
-        sink(
-            {
-                "event": "finished",
-                "exit_code": code,
-                "restarts": subject.restarts,
-                "requests": subject.requests,
-            }
-        )
+        if start.ok:
+            sink(
+                {
+                    "event": "finished",
+                    "exit_code": code,
+                    "restarts": subject.restarts,
+                    "requests": subject.requests,
+                }
+            )
     finally:
+        start.settle()  # never close the subject while it may still be starting
         subject.close(graceful=True)
         backend.close()
+        start.release()
         sink({"event": "output", "text": subject.output})

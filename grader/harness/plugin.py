@@ -69,8 +69,10 @@ class HarnessPlugin:
         kit: Callable[[], Any],
         sink: Sink,
         session: TestSession | None = None,
+        ready: Callable[[], bool] | None = None,
     ) -> None:
         self._session = session
+        self._ready = ready
         self._make_subject = subject
         self._make_kit = kit
         self._sink = sink
@@ -110,6 +112,8 @@ class HarnessPlugin:
                 }
             )
         self._sink({"event": "collected", "tests": tests})
+        if self._ready is not None and not self._ready():
+            items.clear()  # the submission is not there to test: run nothing
 
     def pytest_runtest_logstart(self, nodeid: str, location: object) -> None:
         """Mark a test as started, so a parent that must kill us knows which one hung."""
