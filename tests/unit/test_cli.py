@@ -170,3 +170,46 @@ def test_a_broken_command_plugin_does_not_break_the_cli(
     cli._register(fresh)
     assert "the 'service' commands are unavailable" in capsys.readouterr().err
     assert CliRunner().invoke(fresh, ["list"]).exit_code == 0
+
+
+class ScriptedRunner:
+    """A suite runner whose n-th run fails the tests named in ``failures[n]`` (last repeats)."""
+
+    mode = "scripted"
+
+    def __init__(self, *failures: set[str]) -> None:
+        self.failures, self.calls = list(failures), 0
+
+    def run(self, exercise, submission_dir, tests):  # type: ignore[no-untyped-def]
+        from grader.harness.runner import SuiteOutcome
+        from grader.report import TestStatus
+
+        failing = self.failures[min(self.calls, len(self.failures) - 1)]
+        self.calls += 1
+        for test in tests:
+            test.status = TestStatus.FAILED if test.name in failing else TestStatus.PASSED
+        return SuiteOutcome(records=tests)
+
+
+def test_modes_agree_when_a_racy_mutant_can_score_the_same_in_both(adder: Exercise) -> None:
+    from grader.submission import from_path
+    from grader.validation import _modes_agree, grade
+
+    racy = {"test_add_integers", "test_add_negative"}
+    isolated = ScriptedRunner(racy)
+    direct = ScriptedRunner({"test_add_integers"}, {"test_add_integers"}, racy)
+    first = grade(adder, from_path(adder.reference_path, "adder.py"), isolated)
+    agree, note = _modes_agree(adder, adder.reference_path, isolated, direct, first)
+    assert agree and note == "direct agrees (its score varies from run to run)"
+
+
+def test_modes_disagree_when_their_scores_never_meet(adder: Exercise) -> None:
+    from grader.submission import from_path
+    from grader.validation import AGREEMENT_RETRIES, _modes_agree, grade
+
+    isolated = ScriptedRunner({"test_add_integers"})
+    direct = ScriptedRunner({"test_add_integers", "test_add_negative"})
+    first = grade(adder, from_path(adder.reference_path, "adder.py"), isolated)
+    agree, note = _modes_agree(adder, adder.reference_path, isolated, direct, first)
+    assert not agree and note == "direct differs: 60"
+    assert direct.calls == 1 + AGREEMENT_RETRIES
