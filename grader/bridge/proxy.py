@@ -123,12 +123,16 @@ class Bridge:
 
     # -- calls -----------------------------------------------------------------
 
-    def call(self, op: str, **fields: Any) -> Any:
-        """Make a request and return its decoded result, raising what the submission raised."""
+    def exchange(self, op: str, **fields: Any) -> dict[str, Any]:
+        """Make a request and return its response, raising what the submission raised."""
         response = self.subject.request(op, **fields)
         if "exc" in response:
             raise self._exception(response["exc"])
-        return self.decode(response.get("ok"))
+        return response
+
+    def call(self, op: str, **fields: Any) -> Any:
+        """Make a request and return its decoded result, raising what the submission raised."""
+        return self.decode(self.exchange(op, **fields).get("ok"))
 
     def _exception(self, info: Any) -> BaseException:
         """The local exception for one the submission raised."""
@@ -153,9 +157,7 @@ class Bridge:
         key = (target._bridge_gen, target._bridge_cls, name)
         if key in self._methods:
             return BoundMethodProxy(target, name)
-        response = self.subject.request("getattr", obj=target._bridge_ref(), name=name)
-        if "exc" in response:
-            raise self._exception(response["exc"])
+        response = self.exchange("getattr", obj=target._bridge_ref(), name=name)
         if response.get("method") is True:
             if target._bridge_cls:
                 self._methods.add(key)
@@ -255,9 +257,7 @@ def _batched(iterator: HandleProxy) -> Iterator[Any]:
     """Fetch an iterator's items in batches, so a long iteration costs few round trips."""
     bridge = iterator._bridge
     while True:
-        response = bridge.subject.request("next", obj=iterator._bridge_ref(), n=_ITER_BATCH)
-        if "exc" in response:
-            raise bridge._exception(response["exc"])
+        response = bridge.exchange("next", obj=iterator._bridge_ref(), n=_ITER_BATCH)
         items = bridge.decode(response.get("ok"))
         if type(items) is not list:
             raise ProtocolViolation("an iteration batch was not a list")

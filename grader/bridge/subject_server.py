@@ -201,7 +201,7 @@ class Server:
                 )
 
 
-def _import_error(exc: BaseException, module: str) -> dict[str, Any]:
+def describe_import_error(exc: BaseException, module: str) -> dict[str, Any]:
     """An import failure as data, naming the submission's line where there is one."""
     line = getattr(exc, "lineno", None) if isinstance(exc, SyntaxError) else None
     for frame in traceback.extract_tb(exc.__traceback__):
@@ -227,7 +227,7 @@ def main() -> None:
     try:
         loaded = importlib.import_module(module)
     except BaseException as exc:
-        channel.send({"id": 0, "import_error": _import_error(exc, module)})
+        channel.send({"id": 0, "import_error": describe_import_error(exc, module)})
         return
     channel.send({"id": 0, "ready": True, "module": server.ref(loaded), "kit": server.ref(Kit())})
     server.serve()

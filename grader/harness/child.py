@@ -15,11 +15,11 @@ import os
 import sys
 import threading
 import time
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from grader.bridge.subject_server import describe_import_error
 from grader.harness.runner import ON_ORPHANED
 from grader.testkit import Kit
 
@@ -40,20 +40,6 @@ def _writer(stream: TextIO) -> Sink:
         stream.flush()
 
     return sink
-
-
-def _import_error(exc: BaseException, module: str) -> dict[str, Any]:
-    """Describe an import failure, naming the submission's line where there is one."""
-    line = exc.lineno if isinstance(exc, SyntaxError) else None
-    for frame in traceback.extract_tb(exc.__traceback__):
-        if Path(frame.filename).name == f"{module}.py":
-            line = frame.lineno
-    return {
-        "event": "import_error",
-        "type": type(exc).__name__,
-        "message": str(exc)[:300],
-        "line": line,
-    }
 
 
 def _no_subject() -> Any:
@@ -99,7 +85,7 @@ def run_direct(spec: dict[str, Any], sink: Sink) -> None:
     try:
         module = importlib.import_module(spec["module"])
     except BaseException as exc:
-        sink(_import_error(exc, spec["module"]))
+        sink({"event": "import_error", **describe_import_error(exc, spec["module"])})
         return
     sink({"event": "imported"})
     from grader.harness.plugin import HarnessPlugin

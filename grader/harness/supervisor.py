@@ -205,7 +205,8 @@ class ChildRunner:
             **self._mode_spec(exercise),
             deselect=[t.nodeid for t in outcome.records if t.nodeid not in pending],
         )
-        log = (workdir / "output.log").open("ab+")
+        log_path = workdir / f"output-{time.monotonic_ns()}.log"
+        log = log_path.open("wb")
         proc = subprocess.Popen(
             [sys.executable, "-m", "grader.harness.child", str(spec)],
             env=child_env(),
@@ -287,7 +288,7 @@ class ChildRunner:
             outcome.error = (
                 f"the submission stopped the process while importing ({_describe_exit(code)})"
             )
-        outcome.output += _tail(workdir / "output.log")
+        outcome.output += _tail(log_path)
         return len(pending) < done_before
 
 
@@ -348,5 +349,4 @@ def _tail(path: Path) -> str:
         data = path.read_bytes()[-OUTPUT_CAP:]
     except FileNotFoundError:
         return ""
-    path.write_bytes(b"")
     return data.decode("utf-8", "replace")
