@@ -20,6 +20,8 @@ from grader.report import Report, RunStatus
 from grader.submission import from_path
 
 MIN_MUTANTS = 8
+#: The generic tamperer's source, appended to submissions by ``--tamper``.
+TAMPERER = Path(__file__).with_name("tamperer.py")
 MIN_HIDDEN_TESTS = 25
 
 
@@ -128,11 +130,14 @@ def validate_exercise(
     min_tests: int = MIN_HIDDEN_TESTS,
     min_mutants: int = MIN_MUTANTS,
     compare_direct: bool = False,
+    tamper: bool = False,
 ) -> Validation:
     """Run every check of ``exercise``; ``progress`` is told of each as it completes.
 
     With ``compare_direct`` the stub and every mutant are also graded in direct mode and
-    must get the same score and status there.
+    must get the same score and status there. With ``tamper`` the reference and every mutant
+    carry the generic tamperer (:mod:`grader.tamperer`): the reference must still score 100%
+    and every mutant below it, which proves no hidden test trusts anything in the sandbox.
     """
     result = Validation(exercise.slug)
 
@@ -162,16 +167,25 @@ def validate_exercise(
     ok, summary = run_visible_tests(exercise, exercise.stub_path)
     add(Check(exercise.slug, "visible tests on stub", "fail", summary, not ok))
 
-    staged = _stage_mutants(exercise)
-    direct = DirectRunner() if compare_direct else None
+    staged = _stage_mutants(exercise, tamper)
+    direct = DirectRunner() if compare_direct and not tamper else None
+    label = " (tampered)" if tamper else ""
+    reference = staged / "reference" / exercise.meta.module
     Job = tuple[str, Path, str, Callable[[float, float, RunStatus], bool], SuiteRunner | None]
     jobs: list[Job] = [
-        (f"reference run {i + 1}/{runs}", exercise.reference_path, "100%", _full_marks, None)
+        (f"reference run {i + 1}/{runs}{label}", reference, "100%", _full_marks, None)
         for i in range(runs)
     ]
-    jobs.append(("stub", exercise.stub_path, "0, no error", _zero_no_error, direct))
+    if not tamper:
+        jobs.append(("stub", exercise.stub_path, "0, no error", _zero_no_error, direct))
     jobs += [
-        (f"mutant {m.name}", staged / m.name / exercise.meta.module, "< 100%", _below_max, direct)
+        (
+            f"mutant {m.name}{label}",
+            staged / m.name / exercise.meta.module,
+            "< 100%",
+            _below_max,
+            direct,
+        )
         for m in mutants
     ]
     try:
@@ -199,10 +213,15 @@ def _below_max(score: float, max_score: float, status: RunStatus) -> bool:
     return score < max_score
 
 
-def _stage_mutants(exercise: Exercise) -> Path:
-    """Copy each mutant under the module's real file name, one folder per mutant."""
+def _stage_mutants(exercise: Exercise, tamper: bool = False) -> Path:
+    """Copy the reference and each mutant under the module's real file name, one folder each,
+    with the tamperer appended when ``tamper``."""
     root = Path(tempfile.mkdtemp(prefix="grader-mutants-"))
-    for mutant in exercise.mutants():
-        (root / mutant.name).mkdir()
-        shutil.copy(mutant.path, root / mutant.name / exercise.meta.module)
+    sources = {"reference": exercise.reference_path}
+    sources.update({mutant.name: mutant.path for mutant in exercise.mutants()})
+    suffix = "\n\n" + TAMPERER.read_text(encoding="utf-8") if tamper else ""
+    for name, path in sources.items():
+        (root / name).mkdir()
+        text = path.read_text(encoding="utf-8") + suffix
+        (root / name / exercise.meta.module).write_text(text, encoding="utf-8")
     return root

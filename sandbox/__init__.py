@@ -3,7 +3,8 @@
 The package knows nothing of exercises. A :class:`SandboxJob` (argv, files,
 :class:`SandboxLimits`) is started by a :class:`SandboxBackend`; the
 :class:`SandboxRun` it returns is a two-way byte channel to the program
-(``send``/``recv``/``close_stdin``) that ends in a :class:`SandboxResult`.
+(``send``/``recv``/``close_stdin``) that ends in a :class:`SandboxResult`;
+its ``cpu_usage()`` reads the run's CPU seconds from the host.
 
 Backends:
 

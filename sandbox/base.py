@@ -154,6 +154,16 @@ class SandboxRun(abc.ABC):
         """
         return self._stdout.read(n, timeout)
 
+    def cpu_usage(self) -> float | None:
+        """Cumulative CPU seconds (user+system) used so far by every process of this run.
+
+        Read from outside the sandbox, so the program cannot fake it; take the
+        difference of two calls to time a stretch of work. ``None`` when this
+        backend or host cannot measure it. Cheap (a file read or so), safe from
+        any thread, never raises; after the run ended it returns the last value.
+        """
+        return None
+
     def close_stdin(self) -> None:
         """Send EOF to the program's stdin. Idempotent."""
         self._shut_stdin()

@@ -21,6 +21,7 @@ from docker.types import LogConfig, Ulimit
 
 from sandbox.base import SandboxRun, TrackingBackend, close_at_exit
 from sandbox.bootstrap import BOOTSTRAP, READY, encode_files
+from sandbox.cgroup import read_cpu_counter
 from sandbox.docker_channel import AttachChannel, raw_socket
 from sandbox.docker_errors import translate_docker_error
 from sandbox.errors import RuntimeMissing, SandboxError, SandboxStartError
@@ -31,9 +32,14 @@ from sandbox.reaper import container_labels, reap
 
 # nobody:nogroup; exists in Debian images, owns nothing.
 SANDBOX_USER = "65534:65534"
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+# Where Docker puts a container's CPU counter: cgroup v1 (cgroupfs or systemd
+# driver), then cgroup v2.
 _CGROUP_CPU_FILES = (
     "cpuacct/docker/{id}/cpuacct.usage",
     "cpu,cpuacct/docker/{id}/cpuacct.usage",
+    "cpuacct/system.slice/docker-{id}.scope/cpuacct.usage",
+    "cpu,cpuacct/system.slice/docker-{id}.scope/cpuacct.usage",
     "system.slice/docker-{id}.scope/cpu.stat",
     "docker/{id}/cpu.stat",
 )
@@ -79,6 +85,7 @@ class DockerRun(SandboxRun):
         self._monitor: threading.Thread | None = None
         self._cpu: float | None = None
         self._cpu_file: Path | None = None
+        self._cpu_lock = threading.Lock()
 
     def _launch(self) -> None:
         """Create, attach, start, send the files, wait for READY."""
@@ -200,24 +207,33 @@ class DockerRun(SandboxRun):
         self._remove()
 
     def _sample(self) -> None:
-        """Read the container's cgroup CPU counter, when this host can see it."""
-        if self._cpu_file is None:
+        """Keep the CPU sample fresh on every watchdog tick (the cgroup goes at exit)."""
+        self.cpu_usage()
+
+    def cpu_usage(self) -> float | None:
+        """The container's cgroup CPU counter, read from the host; None if not visible here.
+
+        Once the container stopped its cgroup is gone: the last sample is
+        returned (taken at most one watchdog tick before the end).
+        """
+        with self._cpu_lock:
+            try:
+                path = self._cpu_path()
+                if path is not None:
+                    self._cpu = read_cpu_counter(path)
+            except Exception:
+                pass  # the cgroup goes away at exit: keep the last sample
+            return self._cpu
+
+    def _cpu_path(self) -> Path | None:
+        """The container's CPU counter file (found once, then cached)."""
+        if self._cpu_file is None and self.container_id is not None:
             for pattern in _CGROUP_CPU_FILES:
-                path = Path("/sys/fs/cgroup", pattern.format(id=self.container_id))
+                path = CGROUP_ROOT / pattern.format(id=self.container_id)
                 if path.exists():
                     self._cpu_file = path
                     break
-            else:
-                return
-        try:
-            text = self._cpu_file.read_text()
-        except OSError:
-            return  # the cgroup goes away at exit; keep the last sample
-        if self._cpu_file.name == "cpuacct.usage":
-            self._cpu = int(text) / 1e9
-        else:
-            fields = dict(line.split() for line in text.splitlines() if line)
-            self._cpu = int(fields.get("usage_usec", 0)) / 1e6
+        return self._cpu_file
 
 
 class DockerSandbox(TrackingBackend):

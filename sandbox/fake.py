@@ -11,6 +11,11 @@ real backends, so harness code can be tested fast and deterministically::
     backend = FakeSandbox(echo)
     assert backend.run(job, stdin=b"hi").stdout == b"hi"
 
+CPU time is a fake counter: the program advances it with ``io.burn(seconds)``
+(or a test sets it with ``run.set_cpu(seconds)``) and ``run.cpu_usage()``
+reads it, so timing logic above can be tested without real work;
+``FakeSandbox(..., measure_cpu=False)`` acts like a host that cannot measure.
+
 It isolates nothing: ``security_boundary`` is False.
 """
 
@@ -83,6 +88,11 @@ class FakeIO:
         self._check()
         self._run._stderr.feed(bytes(data))
 
+    def burn(self, seconds: float) -> None:
+        """Pretend to use ``seconds`` of CPU: advances the run's fake CPU counter."""
+        self._check()
+        self._run._advance_cpu(seconds)
+
     def die(self, *, signal: int = 9, memory_killed: bool = False) -> None:
         """End the program as if killed by ``signal`` (e.g. to fake an OOM kill)."""
         raise _FakeExit(signal, memory_killed)
@@ -94,8 +104,11 @@ FakeProgram = Callable[[FakeIO], "int | None"]
 class FakeRun(SandboxRun):
     """A fake program running in a daemon thread."""
 
-    def __init__(self, job: SandboxJob, program: FakeProgram) -> None:
+    def __init__(self, job: SandboxJob, program: FakeProgram, measure_cpu: bool = True) -> None:
         super().__init__(job)
+        self._measure_cpu = measure_cpu
+        self._cpu = 0.0
+        self._cpu_lock = threading.Lock()
         # Stdin is unbounded here: tests control both ends.
         self._stdin = OutputBuffer(cap=2**62)
         self._killed = threading.Event()
@@ -123,7 +136,7 @@ class FakeRun(SandboxRun):
         except BaseException:
             self._stderr.feed(traceback.format_exc().encode())
             code = 1
-        self._finish(exit_code=code, signal=sig, memory_killed=oom)
+        self._finish(exit_code=code, signal=sig, memory_killed=oom, cpu_time=self.cpu_usage())
 
     def _write_stdin(self, data: bytes) -> None:
         if self._stdin.closed or self.done:
@@ -138,7 +151,22 @@ class FakeRun(SandboxRun):
         # run ends now, like a SIGKILL.
         self._killed.set()
         self._stdin.close()
-        self._finish(exit_code=None, signal=9)
+        self._finish(exit_code=None, signal=9, cpu_time=self.cpu_usage())
+
+    def cpu_usage(self) -> float | None:
+        """The fake CPU counter (None when the backend was made with ``measure_cpu=False``)."""
+        with self._cpu_lock:
+            return self._cpu if self._measure_cpu else None
+
+    def _advance_cpu(self, seconds: float) -> None:
+        """Add ``seconds`` to the fake CPU counter."""
+        with self._cpu_lock:
+            self._cpu += seconds
+
+    def set_cpu(self, seconds: float) -> None:
+        """Set the fake CPU counter (tests may also move it backwards to probe callers)."""
+        with self._cpu_lock:
+            self._cpu = float(seconds)
 
 
 class FakeSandbox(SandboxBackend):
@@ -148,6 +176,8 @@ class FakeSandbox(SandboxBackend):
         program: Called with a :class:`FakeIO` for each started job; its
             return value is the exit code (``None`` means 0); an exception
             means exit 1 with the traceback on stderr. Default: exit 0.
+        measure_cpu: When False, ``cpu_usage()`` returns None and the
+            result's ``cpu_time`` is None, like a host that cannot measure.
 
     Attributes:
         jobs: Every job started, in order (for assertions).
@@ -157,13 +187,14 @@ class FakeSandbox(SandboxBackend):
     security_boundary = False
     warning = "fake sandbox: runs Python callables in-process, for tests only"
 
-    def __init__(self, program: FakeProgram | None = None) -> None:
+    def __init__(self, program: FakeProgram | None = None, *, measure_cpu: bool = True) -> None:
         self.program: FakeProgram = program or (lambda io: 0)
+        self.measure_cpu = measure_cpu
         self.jobs: list[SandboxJob] = []
 
     def start(self, job: SandboxJob) -> FakeRun:
         """Start the scripted program for ``job``."""
         self.jobs.append(job)
-        run = FakeRun(job, self.program)
+        run = FakeRun(job, self.program, self.measure_cpu)
         run._launch()
         return run

@@ -8,7 +8,10 @@ rlimits, in a host temp dir: **not a security boundary** (it can read what
 its uid can read and reach the network). When the grader runs as root, each
 run gets a host uid of its own from an unused range (:class:`UidPool`), so
 ``RLIMIT_NPROC`` counts that run only and concurrent runs cannot signal or
-ptrace each other; inside bubblewrap that uid appears as 65534.
+ptrace each other; inside bubblewrap that uid appears as 65534. Where the
+host allows it, each run also gets a cgroup of its own (joined before exec)
+that counts its CPU time (:meth:`ProcessRun.cpu_usage`) and, at the end,
+catches what outlived the process group.
 
 Files arrive through the same bootstrap as in Docker (:mod:`sandbox.bootstrap`).
 """
@@ -30,9 +33,11 @@ import time
 
 from sandbox.base import SandboxRun, TrackingBackend, close_at_exit
 from sandbox.bootstrap import BOOTSTRAP, READY, encode_files
+from sandbox.cgroup import CgroupTree, RunCgroup, find_cpu_tree, join_in_child
 from sandbox.channel import ReadyGate
 from sandbox.errors import BackendUnavailable, ChannelClosed, SandboxStartError
 from sandbox.models import SANDBOX_PATH, WORKDIR, SandboxJob, split_status
+from sandbox.proctree import TreeCpuMeter
 
 NOBODY = 65534
 # Host uids for runs when the grader is root: far above any real account.
@@ -152,9 +157,24 @@ def _count_own_processes() -> int:
     return count
 
 
-def _limits_setter(job: SandboxJob, nproc: int) -> functools.partial[None]:
-    """A preexec function applying the job's rlimits in the child."""
-    return functools.partial(_set_limits, job, nproc)
+def _child_setup(
+    job: SandboxJob, nproc: int, uid: int | None, cgroup_procs: str | None
+) -> functools.partial[None]:
+    """The preexec function: join the run's cgroup, take the run's uid, apply rlimits."""
+    return functools.partial(_setup_child, job, nproc, uid, cgroup_procs)
+
+
+def _setup_child(job: SandboxJob, nproc: int, uid: int | None, cgroup_procs: str | None) -> None:
+    """Runs in the forked child before exec, so every later descendant is in the cgroup."""
+    if cgroup_procs is not None:
+        # Still root here: moving into a root-owned group needs it (cgroup v2
+        # checks the common ancestor), so the uid switch comes after, not in Popen.
+        join_in_child(cgroup_procs)
+    if uid is not None:
+        os.setgroups([])
+        os.setregid(uid, uid)
+        os.setreuid(uid, uid)
+    _set_limits(job, nproc)
 
 
 def _set_limits(job: SandboxJob, nproc: int) -> None:
@@ -186,6 +206,10 @@ class ProcessRun(SandboxRun):
         self._uid: int | None = None
         self._pump_thread: threading.Thread | None = None
         self.proc: subprocess.Popen[bytes] | None = None
+        self._cgroup: RunCgroup | None = None
+        self._meter: TreeCpuMeter | None = None
+        self._cpu_lock = threading.Lock()
+        self._cpu: float | None = None
 
     def _launch(self) -> None:
         """Spawn, send the files, wait for READY."""
@@ -200,6 +224,7 @@ class ProcessRun(SandboxRun):
             if uid is not None:
                 os.chown(cwd, uid, uid)
             argv = ["python3", "-I", "-S", "-c", BOOTSTRAP, *job.argv]
+        cgroup = self._cgroup = backend.new_cgroup()
         try:
             self.proc = subprocess.Popen(
                 argv,
@@ -210,15 +235,14 @@ class ProcessRun(SandboxRun):
                 env={"PATH": SANDBOX_PATH},
                 start_new_session=True,
                 close_fds=True,
-                preexec_fn=_limits_setter(job, nproc),
-                user=uid,
-                group=uid,
-                extra_groups=[] if root else None,
+                preexec_fn=_child_setup(job, nproc, uid, cgroup.procs_file if cgroup else None),
             )
         except (OSError, subprocess.SubprocessError) as exc:
             self._cleanup_dir()
             self._release_uid()
+            self._drop_cgroup()
             raise SandboxStartError(f"cannot start the sandboxed process: {exc}") from exc
+        self._choose_cpu_source(self.proc.pid)
         self._begin()
         self._pump_thread = threading.Thread(target=self._pump, name="sandbox-pipes", daemon=True)
         self._pump_thread.start()
@@ -269,6 +293,11 @@ class ProcessRun(SandboxRun):
     def _reap(self) -> None:
         """Wait for the process, kill its group's stragglers, record the result."""
         assert self.proc is not None
+        # Exited but not reaped yet, so its pid cannot be reused: last look at the tree.
+        os.waitid(os.P_PID, self.proc.pid, os.WEXITED | os.WNOWAIT)
+        with self._cpu_lock:
+            self._read_cpu()
+            self._meter = None
         _, status, usage = os.wait4(self.proc.pid, 0)
         self.proc.returncode = os.waitstatus_to_exitcode(status)
         self._terminate()  # stragglers in the process group
@@ -279,18 +308,77 @@ class ProcessRun(SandboxRun):
             if pipe is not None:
                 with contextlib.suppress(OSError):
                     pipe.close()
+        cpu_time = self._close_cgroup()  # before the uid goes back: stragglers die first
         self._cleanup_dir()
         self._release_uid()
         code, sig = split_status(self.proc.returncode, shell_convention=bool(self._backend.bwrap))
+        if cpu_time is None and not self._backend.bwrap:
+            # Not for bwrap: its monitor exits without reaping the sandbox's
+            # pid 1, so its rusage misses the program; report nothing then.
+            cpu_time = usage.ru_utime + usage.ru_stime
         self._finish(
             exit_code=code,
             signal=sig,
             memory_killed=code not in (0, None) and b"MemoryError" in self._stderr_tail,
-            # bwrap's monitor exits without reaping the sandbox's pid 1, so its
-            # rusage misses the program: report nothing rather than a wrong number.
-            cpu_time=None if self._backend.bwrap else usage.ru_utime + usage.ru_stime,
+            cpu_time=cpu_time,
         )
         self._backend._forget(self)
+
+    # -- CPU accounting ------------------------------------------------------------
+
+    def cpu_usage(self) -> float | None:
+        """CPU seconds of the run so far, from its cgroup, else from ``/proc``.
+
+        With a cgroup (root, writable cgroupfs) it counts every process that
+        ever ran in the run, including children that already exited. The
+        ``/proc`` fallback sums the live process tree and therefore misses
+        processes that already exited, except for the CPU they had used when
+        last seen (by an earlier call or a watchdog tick, every 0.1 s).
+        """
+        with self._cpu_lock:
+            self._read_cpu()
+            return self._cpu
+
+    def _sample(self) -> None:
+        """Watchdog tick: sample, so the fallback sees short-lived children too."""
+        self.cpu_usage()
+
+    def _read_cpu(self) -> None:
+        """Update the last CPU value from the run's source (caller holds the lock)."""
+        try:
+            if self._cgroup is not None:
+                self._cpu = self._cgroup.cpu_seconds()
+            elif self._meter is not None:
+                self._cpu = self._meter.sample()
+        except Exception:
+            pass  # group removed or process gone: keep the last value
+
+    def _choose_cpu_source(self, pid: int) -> None:
+        """Use the cgroup if the child really joined it, else the /proc tree meter."""
+        if self._cgroup is not None and not self._cgroup.contains(pid):
+            self._drop_cgroup()  # e.g. a cgroup v2 permission check refused the move
+        if self._cgroup is None:
+            self._meter = TreeCpuMeter(pid)
+
+    def _close_cgroup(self) -> float | None:
+        """Empty and remove the run's cgroup; return its final CPU seconds (None if none)."""
+        cgroup = self._cgroup
+        if cgroup is None:
+            return None
+        # Everything in the group belongs to this run (a setsid() grandchild too).
+        cgroup.wait_empty()
+        with self._cpu_lock:
+            self._read_cpu()
+            final = self._cpu
+            self._cgroup = None  # from now on cpu_usage() returns the final value
+        cgroup.remove()
+        return final
+
+    def _drop_cgroup(self) -> None:
+        """Give up the run's cgroup without measuring anything."""
+        if self._cgroup is not None:
+            self._cgroup.remove()
+            self._cgroup = None
 
     def _release_uid(self) -> None:
         """Return the run's host uid to the pool."""
@@ -333,6 +421,10 @@ class ProcessSandbox(TrackingBackend):
             ``True`` requires it (raising
             :class:`~sandbox.errors.BackendUnavailable` otherwise); ``False``
             never uses it.
+        use_cgroups: Put each run in a cgroup of its own for CPU accounting
+            when the host allows it (root and a writable cgroupfs; see
+            :mod:`sandbox.cgroup`); ``False`` always uses the ``/proc``
+            fallback of :meth:`ProcessRun.cpu_usage`.
 
     Attributes:
         security_boundary: True only with bubblewrap. Even then it is weaker
@@ -340,11 +432,12 @@ class ProcessSandbox(TrackingBackend):
             seccomp filter; ``pids`` is ``RLIMIT_NPROC`` (per run only when
             the grader is root).
         warning: Says plainly when this is not a security boundary.
+        cgroups: The hierarchy where run cgroups are made, or None.
     """
 
     name = "process"
 
-    def __init__(self, *, use_bwrap: bool | None = None) -> None:
+    def __init__(self, *, use_bwrap: bool | None = None, use_cgroups: bool = True) -> None:
         self.bwrap = find_bwrap() if use_bwrap is not False else None
         if use_bwrap and self.bwrap is None:
             raise BackendUnavailable(
@@ -353,8 +446,20 @@ class ProcessSandbox(TrackingBackend):
             )
         self.security_boundary = self.bwrap is not None
         self.warning = None if self.bwrap else UNSAFE_WARNING
+        self.cgroups: CgroupTree | None = find_cpu_tree() if use_cgroups else None
+        if self.cgroups is not None:
+            self.cgroups.remove_leftovers()
         super().__init__()
         close_at_exit(self)
+
+    def new_cgroup(self) -> RunCgroup | None:
+        """A fresh cgroup for one run, or None when cgroups cannot be used here."""
+        if self.cgroups is None:
+            return None
+        try:
+            return self.cgroups.create_run()
+        except OSError:
+            return None
 
     def start(self, job: SandboxJob) -> ProcessRun:
         """Start ``job``; returns once the bootstrap has written the files."""

@@ -42,4 +42,6 @@ grader validate --runs 5
 if [ "${GRADER_REQUIRE_DOCKER:-}" = "1" ]; then
   step "grader validate (isolated in Docker)"
   grader validate --sandbox docker --runs 1
+  step "grader validate --tamper (no hidden test trusts anything in the sandbox)"
+  grader validate --sandbox docker --tamper --runs 2
 fi

@@ -2,7 +2,8 @@
 
 Every call waits at most until the current test's deadline; past it the subject is killed and
 the test fails as a timeout. A subject that dies or misbehaves is replaced, lazily, by a fresh
-one (a new *generation*) for the tests that follow.
+one (a new *generation*) for the tests that follow. While it waits for an answer, the harness
+serves the submission's reverse calls to kit objects (see :mod:`grader.bridge.protocol`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from grader.bridge import wire
+from grader.bridge import protocol, wire
 from grader.bridge.errors import ImportFailed, ProtocolViolation, SubjectDied, SubjectTimeout
 from sandbox import SandboxError, SandboxResult, SandboxRun, SandboxTimeout
 
@@ -31,7 +32,10 @@ class Subject:
         self.generation = 0
         self.run: SandboxRun | None = None
         self.module_ref: dict[str, Any] = {}
-        self.kit_ref: dict[str, Any] = {}
+        #: Serves one reverse call (set by the bridge); may answer later, through ``send``.
+        self.on_reverse: Callable[[dict[str, Any]], None] | None = None
+        #: Adds what every outgoing frame carries (the bridge's clock times).
+        self.outgoing: Callable[[dict[str, Any]], dict[str, Any]] = lambda message: message
         self.deadline: float | None = None
         self.test_timeout = 0.0
         self.output = ""
@@ -52,6 +56,7 @@ class Subject:
         deadline = time.monotonic() + self.import_timeout
         try:
             hello = self._read_message(deadline, "import")
+            assert hello is not None
         except SubjectTimeout:
             raise SubjectTimeout(
                 f"importing the submission took longer than {self.import_timeout:g} s"
@@ -65,7 +70,7 @@ class Subject:
             raise ProtocolViolation(
                 "the submission interfered with the grader's channel while importing"
             )
-        self.module_ref, self.kit_ref = hello["module"], hello["kit"]
+        self.module_ref = hello["module"]
 
     def ensure_running(self) -> None:
         """Restart the subject if the last one ended."""
@@ -110,7 +115,7 @@ class Subject:
     # -- requests ------------------------------------------------------------------
 
     def request(self, op: str, **fields: Any) -> dict[str, Any]:
-        """Send one request and return its response message (already checked for its id)."""
+        """Send one request and return its response message, serving reverse calls meanwhile."""
         self.ensure_running()
         assert self.run is not None
         self.requests += 1
@@ -118,42 +123,111 @@ class Subject:
             raise ProtocolViolation("too many requests in one run")
         request_id = self._next_id
         self._next_id += 1
+        self.send({"id": request_id, "op": op, **fields})
+        deadline = self.deadline if self.deadline is not None else time.monotonic() + 60.0
+        while True:
+            message = self._read_message(deadline, "call")
+            assert message is not None
+            if "rid" in message:
+                self._reverse(message)
+                continue
+            if message.get("id") != request_id:
+                self.close()
+                raise ProtocolViolation("the submission's side answered out of turn")
+            if "bridge_error" in message:
+                why = wire.text(message["bridge_error"], 200)
+                raise ProtocolViolation(f"the submission's answer cannot cross the bridge: {why}")
+            return message
+
+    def send(self, message: dict[str, Any]) -> None:
+        """Send one frame (a request or a reverse call's reply) to the subject."""
+        if self.run is None:
+            return  # the subject is gone; a late reply has nobody to reach
         try:
-            self.run.send(wire.frame({"id": request_id, "op": op, **fields}))
+            self.run.send(wire.frame(self.outgoing(message)))
         except SandboxError:
             self._died("call")
-        deadline = self.deadline if self.deadline is not None else time.monotonic() + 60.0
-        response = self._read_message(deadline, "call")
-        if response.get("id") != request_id:
-            self.close()
-            raise ProtocolViolation("the submission's side answered out of turn")
-        if "bridge_error" in response:
-            why = wire.text(response["bridge_error"], 200)
-            raise ProtocolViolation(f"the submission's answer cannot cross the bridge: {why}")
-        return response
 
-    def _read_message(self, deadline: float, what: str) -> dict[str, Any]:
-        """Read one whole frame before ``deadline``."""
+    def pump(self, seconds: float) -> None:
+        """Serve reverse calls for up to ``seconds`` while no request is waiting for an answer."""
+        if self.run is None:
+            return
+        until = time.monotonic() + seconds
+        # Reaching the test's own deadline while pumping is that test's timeout.
+        fatal = self.deadline is not None and self.deadline <= until
+        if fatal and self.deadline is not None:
+            until = self.deadline
+        while True:
+            message = self._read_message(until, "call", fatal=fatal)
+            if message is None:
+                return
+            if "rid" not in message:
+                self.close()
+                raise ProtocolViolation("the submission's side answered out of turn")
+            self._reverse(message)
+            if self.run is None:
+                return
+            until, fatal = time.monotonic(), False  # then only what is already buffered
+
+    def _reverse(self, message: dict[str, Any]) -> None:
+        """Hand a reverse call to the bridge."""
+        if self.on_reverse is None:
+            self.close()
+            raise ProtocolViolation("the submission's side made a call nobody serves")
+        self.on_reverse(message)
+
+    def cpu_usage(self) -> float | None:
+        """CPU seconds the current subject's sandbox has used, read from outside it."""
+        return self.run.cpu_usage() if self.run is not None else None
+
+    def _read_message(
+        self, deadline: float, what: str, fatal: bool = True
+    ) -> dict[str, Any] | None:
+        """Read one whole frame before ``deadline``; past it, a timeout of the test when
+        ``fatal``, else ``None`` (what arrived so far stays buffered)."""
         try:
-            header = self._read_exact(wire.HEADER_SIZE, deadline, what)
-            body = self._read_exact(wire.frame_length(header), deadline, what)
-            return wire.parse(body)
+            header = self._read_exact(wire.HEADER_SIZE, deadline, what, fatal)
+            if header is None:
+                return None
+            length = wire.frame_length(header)
+            body = self._read_exact(length, deadline, what, fatal, keep=header)
+            if body is None:
+                return None
+            message = wire.parse(body)
         except wire.WireError as exc:
             self.close()
             raise ProtocolViolation(
                 f"malformed message from the submission's side: {exc}"
             ) from None
+        if "rid" in message and length > protocol.MAX_REVERSE_FRAME:
+            self.close()
+            raise ProtocolViolation(
+                f"a call from the submission's side of {length} bytes is over the "
+                f"{protocol.MAX_REVERSE_FRAME} byte limit"
+            )
+        return message
 
-    def _read_exact(self, n: int, deadline: float, what: str) -> bytes:
-        """Read exactly ``n`` bytes or fail the test (timeout, or the subject died)."""
+    def _read_exact(
+        self, n: int, deadline: float, what: str, fatal: bool = True, keep: bytes = b""
+    ) -> bytes | None:
+        """Read exactly ``n`` bytes or fail the test (timeout, or the subject died).
+
+        Not ``fatal``: ``None`` at the deadline, with ``keep`` (a header already taken) put
+        back in front of the buffer so the frame can be read whole later.
+        """
         assert self.run is not None
+        polled = fatal  # a non-fatal read looks at least once, even past its deadline
         while len(self._buffer) < n:
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if remaining <= 0 and polled:
+                if not fatal:
+                    self._buffer[:0] = keep
+                    return None
                 self.close()
                 raise SubjectTimeout(f"timed out after {self.test_timeout:g} s")
+            polled = True
             try:
-                chunk = self.run.recv(max(65536, n - len(self._buffer)), timeout=remaining)
+                chunk = self.run.recv(max(65536, n - len(self._buffer)), timeout=max(remaining, 0))
             except SandboxTimeout:
                 continue
             if not chunk:

@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import builtins
 import inspect
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from grader.bridge import wire
+from grader.bridge import batches, protocol, wire
 from grader.bridge.client import Subject
 from grader.bridge.errors import ProtocolViolation, SubjectDied
+from grader.bridge.kit_link import KitLink
 
 #: Dunder attributes a test may read from a submission object (e.g. a decorated function).
 _REMOTE_DUNDERS = frozenset({"__name__", "__qualname__", "__wrapped__"})
 _ITER_BATCH = 512
+#: Kit batch helpers a test may hand to a thread group (``kit.threads([(kit.outcomes, ...)])``).
+_KIT_HELPERS = frozenset(batches.BATCH_HELPERS)
 #: A proxy's own operations a test may hand to a batch helper.
 _PASSABLE_DUNDERS = frozenset({"__contains__", "__len__", "__iter__", "__call__"})
 #: Builtin exceptions that must not escape into the harness as themselves.
@@ -35,6 +38,9 @@ class Bridge:
         self.subject = subject
         self._methods: set[tuple[int, int, str]] = set()
         self._exc_classes: dict[tuple[int, int], type[BaseException]] = {}
+        self.kit = KitLink(subject.send, self.decode, self.encode)
+        subject.on_reverse = self.kit.serve
+        subject.outgoing = self.kit.with_clock_times
 
     # -- values ----------------------------------------------------------------
 
@@ -43,9 +49,18 @@ class Bridge:
         return wire.encode(value, self._ref)
 
     def _ref(self, obj: Any) -> Any:
-        """The reference for a proxy (of the current generation) passed as an argument."""
+        """The reference for a proxy (of the current generation) or a kit object."""
         if isinstance(obj, RemoteObject):
             return obj._bridge_ref()
+        described = self.kit.describe(obj)
+        if described is not None:
+            return described
+        if (
+            inspect.ismethod(obj)
+            and type(obj.__self__).__name__ == "Kit"
+            and obj.__name__ in _KIT_HELPERS
+        ):
+            return {"$kb": obj.__name__}  # e.g. kit.outcomes run by a thread over there
         if (
             inspect.ismethod(obj)
             and isinstance(obj.__self__, HandleProxy)
@@ -78,6 +93,8 @@ class Bridge:
     def _resolve(self, data: dict[str, Any]) -> Any:
         """Build the proxy a reference describes."""
         gen = self.subject.generation
+        if "$k" in data:
+            return self.kit.resolve(data)
         if "$h" in data:
             return HandleProxy(
                 self,
@@ -124,15 +141,45 @@ class Bridge:
     # -- calls -----------------------------------------------------------------
 
     def exchange(self, op: str, **fields: Any) -> dict[str, Any]:
-        """Make a request and return its response, raising what the submission raised."""
-        response = self.subject.request(op, **fields)
+        """Make request ``op`` with ``fields`` (encoded as the protocol says) and return the
+        response, raising what the submission raised."""
+        operation = protocol.request_fields(op, fields)
+        encoded = {
+            name: self.encode(fields[name]) if kind == "value" else fields[name]
+            for name, kind in operation.fields
+        }
+        response = self.subject.request(op, **encoded)
         if "exc" in response:
             raise self._exception(response["exc"])
         return response
 
     def call(self, op: str, **fields: Any) -> Any:
-        """Make a request and return its decoded result, raising what the submission raised."""
-        return self.decode(self.exchange(op, **fields).get("ok"))
+        """Make a request and return its decoded, checked result."""
+        value = self.decode(self.exchange(op, **fields).get("ok"))
+        operation = protocol.OPERATIONS[op]
+        if not operation.check(value):
+            raise ProtocolViolation(f"{op} did not return {operation.result}")
+        return value
+
+    def batch(self, op: str, **fields: Any) -> Any:
+        """A kit batch operation run on the submission's side."""
+        return self.call(op, **fields)
+
+    def cost(self, op: str, fn: Callable[..., Any], args_list: list[Any]) -> float:
+        """CPU seconds the sandbox spent on one batch (``call_each`` or ``collect_each``),
+        read from outside it just before the request and just after the answer."""
+        fields = {"fn": self.encode(fn), "args_list": self.encode(args_list)}
+        if op == "collect_each":
+            fields["limit"] = 1_000_000
+        self.subject.ensure_running()
+        before = self.subject.cpu_usage()
+        response = self.subject.request(op, **fields)
+        after = self.subject.cpu_usage()
+        if "exc" in response:
+            raise self._exception(response["exc"])
+        if before is None or after is None:
+            raise SubjectDied("this sandbox cannot measure CPU time, so cost cannot be judged")
+        return max(0.0, after - before)
 
     def _exception(self, info: Any) -> BaseException:
         """The local exception for one the submission raised."""
@@ -148,8 +195,10 @@ class Bridge:
         ):
             return builtin(message)
         cls = info.get("cls")
-        if type(cls) is dict and "$x" in cls:
-            return self.decode(cls)(message)  # type: ignore[no-any-return]
+        if type(cls) is dict and ("$x" in cls or "$k" in cls):
+            local = self.decode(cls)
+            if isinstance(local, type) and issubclass(local, Exception):
+                return local(message)
         return ProtocolViolation("malformed exception from the submission's side")
 
     def getattr(self, target: RemoteObject, name: str) -> Any:
@@ -157,12 +206,12 @@ class Bridge:
         key = (target._bridge_gen, target._bridge_cls, name)
         if key in self._methods:
             return BoundMethodProxy(target, name)
-        response = self.exchange("getattr", obj=target._bridge_ref(), name=name)
-        if response.get("method") is True:
+        found = self.call("getattr", obj=target, name=name)
+        if found == ["method"]:
             if target._bridge_cls:
                 self._methods.add(key)
             return BoundMethodProxy(target, name)
-        return self.decode(response.get("ok"))
+        return found[1]
 
 
 class RemoteObject:
@@ -202,34 +251,19 @@ class HandleProxy(RemoteObject):
         return self._bridge.getattr(self, "__doc__")
 
     def __setattr__(self, name: str, value: Any) -> None:
-        self._bridge.call(
-            "setattr", obj=self._bridge_ref(), name=name, args=self._bridge.encode([value])
-        )
+        self._bridge.call("setattr", obj=self, name=name, value=value)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self._bridge.call(
-            "call",
-            obj=self._bridge_ref(),
-            args=self._bridge.encode(list(args)),
-            kwargs=self._bridge.encode(kwargs),
-        )
+        return self._bridge.call("call", obj=self, args=list(args), kwargs=kwargs)
 
     def __len__(self) -> int:
-        value = self._bridge.call("len", obj=self._bridge_ref())
-        if type(value) is not int:
-            raise ProtocolViolation("len() did not return an int")
-        return value
+        return self._bridge.call("len", obj=self)  # type: ignore[no-any-return]
 
     def __contains__(self, item: Any) -> bool:
-        value = self._bridge.call(
-            "contains", obj=self._bridge_ref(), args=self._bridge.encode([item])
-        )
-        if type(value) is not bool:
-            raise ProtocolViolation("'in' did not return a bool")
-        return value
+        return self._bridge.call("contains", obj=self, item=item)  # type: ignore[no-any-return]
 
     def __iter__(self) -> Iterator[Any]:
-        iterator = self._bridge.call("iter", obj=self._bridge_ref())
+        iterator = self._bridge.call("iter", obj=self)
         if not isinstance(iterator, HandleProxy):
             raise ProtocolViolation("iter() did not return an iterator")
         return _batched(iterator)
@@ -257,12 +291,9 @@ def _batched(iterator: HandleProxy) -> Iterator[Any]:
     """Fetch an iterator's items in batches, so a long iteration costs few round trips."""
     bridge = iterator._bridge
     while True:
-        response = bridge.exchange("next", obj=iterator._bridge_ref(), n=_ITER_BATCH)
-        items = bridge.decode(response.get("ok"))
-        if type(items) is not list:
-            raise ProtocolViolation("an iteration batch was not a list")
+        items, done = bridge.call("next", obj=iterator, n=_ITER_BATCH)
         yield from items
-        if response.get("done") is True:
+        if done:
             return
 
 
@@ -279,11 +310,7 @@ class BoundMethodProxy(RemoteObject):
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         bridge = self._bridge
         return bridge.call(
-            "callmethod",
-            obj=self._target._bridge_ref(),
-            name=self._name,
-            args=bridge.encode(list(args)),
-            kwargs=bridge.encode(kwargs),
+            "callmethod", obj=self._target, name=self._name, args=list(args), kwargs=kwargs
         )
 
     def __repr__(self) -> str:
@@ -317,19 +344,17 @@ class EnumMemberProxy(RemoteObject):
 
 
 class FollowingProxy(HandleProxy):
-    """The module or the kit: always addresses the current subject, across restarts."""
+    """The submission's module: always addresses the current subject, across restarts."""
 
-    __slots__ = ("_bridge_which",)
+    __slots__ = ()
 
-    def __init__(self, bridge: Bridge, which: str) -> None:
-        super().__init__(bridge, 0, 0, 0, which)
-        object.__setattr__(self, "_bridge_which", which)
+    def __init__(self, bridge: Bridge) -> None:
+        super().__init__(bridge, 0, 0, 0, "module")
 
     def _current(self) -> HandleProxy:
         subject = self._bridge.subject
         subject.ensure_running()
-        ref = subject.module_ref if self._bridge_which == "module" else subject.kit_ref
-        proxy = self._bridge.decode(ref)
+        proxy = self._bridge.decode(subject.module_ref)
         assert isinstance(proxy, HandleProxy)
         return proxy
 
@@ -342,4 +367,40 @@ class FollowingProxy(HandleProxy):
         return self._bridge.getattr(self._current(), name)
 
     def __repr__(self) -> str:
-        return f"<submission {self._bridge_which}>"
+        return "<submission module>"
+
+
+def bridge_of(fn: Any) -> Bridge | None:
+    """The bridge a callable or object from the submission's side belongs to, else ``None``."""
+    if isinstance(fn, RemoteObject):
+        return fn._bridge
+    if (
+        inspect.ismethod(fn)
+        and isinstance(fn.__self__, HandleProxy)
+        and fn.__name__ in _PASSABLE_DUNDERS
+    ):
+        return fn.__self__._bridge
+    return None
+
+
+class BridgeSide:
+    """What the kit needs of isolated mode: which bridge a callable belongs to, and serving
+    every live subject's calls to kit objects while a test waits (e.g. at a gate)."""
+
+    def __init__(self, bridges: list[Bridge]) -> None:
+        self.bridges = bridges
+
+    def bridge_of(self, fn: Any) -> Bridge | None:
+        """The bridge ``fn`` belongs to."""
+        return bridge_of(fn)
+
+    def pump(self, seconds: float) -> None:
+        """Serve reverse calls of every running subject for about ``seconds``."""
+        live = [b for b in self.bridges if b.subject.run is not None]
+        for bridge in live:
+            bridge.subject.pump(seconds / len(live))
+
+    def end_test(self) -> None:
+        """Forget the test's kit objects on every bridge."""
+        for bridge in self.bridges:
+            bridge.kit.end_test()

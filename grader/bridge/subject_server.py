@@ -1,28 +1,28 @@
 """The subject server: runs inside the sandbox, imports the submission once, and answers the
 harness's requests. Stdlib-only, shipped into the sandbox next to the submission.
 
-It keeps every non-plain object on this side and hands out handles. It never calls into the
-harness: it only answers, one request at a time, each with exactly one response.
+It keeps every non-plain object on this side and hands out handles. Requests are carried out
+one at a time by the main thread, as :mod:`grader.bridge.protocol` describes; while one runs,
+any thread of the submission may make reverse calls to kit objects that live in the harness.
+Everything here belongs to the submission once it is imported: the harness trusts nothing this
+process says beyond the plain values it decodes.
 """
 
 from __future__ import annotations
 
 import builtins
+import collections
 import enum
 import importlib
+import itertools
 import os
 import sys
 import threading
 import traceback
+from collections.abc import Callable
 from typing import Any
 
-from grader.bridge import wire
-from grader.testkit import Kit
-
-#: How much of an exception message or repr crosses back.
-TEXT_LIMIT = 300
-#: The most items one iteration batch may ask for.
-MAX_BATCH = 4096
+from grader.bridge import batches, protocol, stand_ins, wire
 
 
 def _builtin_base(cls: type) -> str:
@@ -31,15 +31,6 @@ def _builtin_base(cls: type) -> str:
         if base.__module__ == "builtins":
             return base.__name__
     return "Exception"
-
-
-def _safe_text(fn: Any, obj: Any) -> str:
-    """``str``/``repr`` of a submission object, never raising."""
-    try:
-        text = fn(obj)
-    except BaseException:
-        return "<unprintable>"
-    return text[:TEXT_LIMIT] if type(text) is str else "<unprintable>"
 
 
 class Channel:
@@ -70,13 +61,79 @@ class Channel:
             view = view[os.write(self.fd_out, view) :]
 
 
+class Mailbox:
+    """Frames from the harness for whichever thread waits: the main thread for requests, a
+    thread in a reverse call for its reply. Whoever waits first reads; the others are woken
+    when their frame arrives."""
+
+    def __init__(self, channel: Channel, on_sync: Callable[[Any], None]) -> None:
+        self._channel, self._on_sync = channel, on_sync
+        self._cond = threading.Condition()
+        self._send_lock = threading.Lock()
+        self._reading = self._closed = False
+        self._requests: collections.deque[dict[str, Any]] = collections.deque()
+        self._replies: dict[int, dict[str, Any]] = {}
+
+    def send(self, message: dict[str, Any]) -> None:
+        """Send one whole frame (threads never interleave theirs)."""
+        with self._send_lock:
+            self._channel.send(message)
+
+    def next_request(self) -> dict[str, Any]:
+        """The next request; ``EOFError`` once the harness has closed the channel."""
+        return self._wait(lambda: self._requests.popleft() if self._requests else None)
+
+    def reply_to(self, rid: int) -> dict[str, Any]:
+        """The reply to reverse call ``rid``."""
+        return self._wait(lambda: self._replies.pop(rid, None))
+
+    def _wait(self, take: Callable[[], dict[str, Any] | None]) -> dict[str, Any]:
+        while True:
+            with self._cond:
+                while True:
+                    got = take()
+                    if got is not None:
+                        return got
+                    if self._closed:
+                        raise EOFError
+                    if not self._reading:
+                        self._reading = True
+                        break
+                    self._cond.wait()
+            try:
+                message: dict[str, Any] | None = self._channel.receive()
+            except (EOFError, OSError, wire.WireError):
+                message = None
+            with self._cond:
+                self._reading = False
+                if message is None:
+                    self._closed = True
+                else:
+                    self._file(message)
+                self._cond.notify_all()
+
+    def _file(self, message: dict[str, Any]) -> None:
+        """Apply the clock times a frame carries, then queue it for its reader."""
+        if "sync" in message:
+            self._on_sync(message["sync"])
+        rid = message.get("rid")
+        if type(rid) is int:
+            self._replies[rid] = message
+        else:
+            self._requests.append(message)
+
+
 class Server:
-    """Handles, the request dispatcher, and the encoding of results."""
+    """Handles, kit stand-ins, the request dispatcher, and reverse calls."""
 
     def __init__(self, channel: Channel) -> None:
-        self.channel = channel
+        self.mailbox = Mailbox(channel, self._sync)
         self.objects: dict[int, Any] = {}
         self.ids: dict[int, int] = {}
+        self.kit: dict[int, Any] = {}
+        self._rids = itertools.count(1)
+
+    # -- references ------------------------------------------------------------
 
     def handle(self, obj: Any) -> int:
         """A stable handle id for ``obj``, keeping it alive."""
@@ -87,7 +144,11 @@ class Server:
         return self.ids[key]
 
     def ref(self, obj: Any) -> dict[str, Any]:
-        """Describe an object that stays here."""
+        """Describe an object that stays here (or a kit stand-in, by its harness id)."""
+        if isinstance(obj, stand_ins.KitStandIn):
+            return {"$k": obj._kit_id}
+        if isinstance(obj, type) and type(obj.__dict__.get("_kit_id")) is int:
+            return {"$k": obj.__dict__["_kit_id"]}
         if isinstance(obj, enum.Enum):
             return {
                 "$e": self.handle(type(obj)),
@@ -106,6 +167,13 @@ class Server:
 
     def resolve(self, data: dict[str, Any]) -> Any:
         """Turn a reference from the harness back into the object."""
+        if "$k" in data:
+            return self._stand_in(data)
+        if "$kb" in data:
+            helper = batches.BATCH_HELPERS.get(data["$kb"])
+            if helper is None:
+                raise wire.WireError("unknown batch helper")
+            return helper
         if "$m" in data:
             target, name = data["$m"]
             return getattr(self.resolve(target), wire.text(name))
@@ -118,6 +186,88 @@ class Server:
         """Decode an argument from the harness."""
         return wire.decode(data, self.resolve)
 
+    # -- kit stand-ins -----------------------------------------------------------
+
+    def _stand_in(self, data: dict[str, Any]) -> Any:
+        """The stand-in for a harness kit object, made on first sight from its description."""
+        kit_id = wire.ident(data["$k"])
+        if kit_id in self.kit:
+            return self.kit[kit_id]
+        kind = data.get("t")
+        obj: Any
+        if kind == "call":
+            doc = data.get("doc")
+            obj = stand_ins.KitCallable(
+                kit_id,
+                self.reverse,
+                wire.text(data.get("n", "kit"), 100),
+                wire.text(doc) if doc is not None else None,
+            )
+        elif kind == "sleep":
+            clock = self.decode(data.get("clock"))
+            if not isinstance(clock, stand_ins.KitClock):
+                raise wire.WireError("a sleep needs its clock")
+            obj = stand_ins.KitSleep(kit_id, self.reverse, clock)
+        elif kind == "clock":
+            now = data.get("now")
+            if type(now) not in (int, float):
+                raise wire.WireError("a clock needs its time")
+            obj = stand_ins.KitClock(kit_id, float(now))  # type: ignore[arg-type]
+        elif kind == "key":
+            obj = stand_ins.KitKey(kit_id, self.reverse)
+        elif kind == "exc":
+            base = data.get("b")
+            base_cls = (
+                self.decode(base) if type(base) is dict else stand_ins.builtin_exception(str(base))
+            )
+            if not (isinstance(base_cls, type) and issubclass(base_cls, Exception)):
+                raise wire.WireError("bad exception base")
+            obj = stand_ins.exception_class(kit_id, wire.text(data.get("n", ""), 100), base_cls)
+        else:
+            raise wire.WireError("unknown kit object kind")
+        self.kit[kit_id] = obj
+        return obj
+
+    def _sync(self, times: Any) -> None:
+        """Copy the harness's clock times into the clock stand-ins."""
+        if type(times) is not list:
+            return
+        for pair in times:
+            if type(pair) is list and len(pair) == 2:
+                clock = self.kit.get(pair[0])
+                if isinstance(clock, stand_ins.KitClock) and type(pair[1]) in (int, float):
+                    clock.now = float(pair[1])
+
+    def reverse(
+        self, kit_id: int, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        """Call ``method`` of harness kit object ``kit_id`` and return (or raise) its result."""
+        rid = next(self._rids)
+        self.mailbox.send(
+            {
+                "rid": rid,
+                "k": kit_id,
+                "m": method,
+                "args": self.encode(list(args)),
+                "kwargs": self.encode(kwargs),
+            }
+        )
+        try:
+            reply = self.mailbox.reply_to(rid)
+        except EOFError:
+            raise SystemExit(0) from None  # the harness is gone: nothing left to answer
+        if "ok" in reply:
+            return self.decode(reply["ok"])
+        raised = reply.get("raise")
+        message = wire.text(reply.get("msg", ""))
+        if type(raised) is dict:
+            cls = self.decode(raised)
+            if isinstance(cls, type) and issubclass(cls, BaseException):
+                raise cls(message)
+        raise stand_ins.builtin_exception(str(raised))(message)
+
+    # -- requests ------------------------------------------------------------------
+
     def describe_exception(self, exc: BaseException) -> dict[str, Any]:
         """An exception as data: type, whether builtin, its class reference, and message."""
         cls = type(exc)
@@ -126,77 +276,37 @@ class Server:
             "builtin": cls.__module__ == "builtins"
             and getattr(builtins, cls.__name__, None) is cls,
             "cls": self.ref(cls),
-            "msg": _safe_text(str, exc),
+            "msg": protocol.safe_text(str, exc),
         }
 
-    def dispatch(self, request: dict[str, Any]) -> dict[str, Any]:
+    def respond(self, request: dict[str, Any]) -> dict[str, Any]:
         """Carry out one request and build its response."""
-        op = request.get("op")
-        target: Any = self.decode(request["obj"]) if "obj" in request else None
-        args = self.decode(request.get("args", []))
-        kwargs = self.decode(request.get("kwargs", {"$d": []}))
-        if op == "getattr":
-            name = wire.text(request["name"])
-            value = getattr(target, name)
-            if (
-                getattr(value, "__self__", None) is target
-                and callable(value)
-                and not isinstance(target, type)
-            ):
-                return {"method": True}
-            return {"ok": self.encode(value)}
-        if op == "setattr":
-            setattr(target, wire.text(request["name"]), args[0])
-            return {"ok": None}
-        if op == "call":
-            return {"ok": self.encode(target(*args, **kwargs))}
-        if op == "callmethod":
-            method = getattr(target, wire.text(request["name"]))
-            return {"ok": self.encode(method(*args, **kwargs))}
-        if op == "len":
-            return {"ok": len(target)}
-        if op == "contains":
-            return {"ok": args[0] in target}
-        if op == "iter":
-            return {"ok": self.encode(iter(target))}
-        if op == "next":
-            return self._next_batch(target, min(int(request.get("n", 1)), MAX_BATCH))
-        if op in ("repr", "str"):
-            return {"ok": _safe_text(repr if op == "repr" else str, target)}
-        raise wire.WireError(f"unknown operation {op!r}")
-
-    def _next_batch(self, iterator: Any, n: int) -> dict[str, Any]:
-        """Up to ``n`` items from an iterator, and whether it is exhausted."""
-        items = []
-        for _ in range(n):
-            try:
-                items.append(next(iterator))
-            except StopIteration:
-                return {"ok": self.encode(items), "done": True}
-        return {"ok": self.encode(items), "done": False}
+        response: dict[str, Any]
+        try:
+            operation, arguments = protocol.decode_request(request, self.decode)
+            response = {"ok": self.encode(operation.handler(**arguments))}
+        except wire.WireError as exc:
+            response = {"bridge_error": str(exc)[: protocol.TEXT_LIMIT]}
+        except BaseException as exc:
+            response = {"exc": self.describe_exception(exc)}
+        response["id"] = request.get("id")
+        return response
 
     def serve(self) -> None:
         """Answer requests until the harness closes the channel."""
         while True:
             try:
-                request = self.channel.receive()
+                request = self.mailbox.next_request()
             except EOFError:
                 return
-            response: dict[str, Any]
+            response = self.respond(request)
             try:
-                response = self.dispatch(request)
-            except wire.WireError as exc:
-                response = {"bridge_error": str(exc)[:TEXT_LIMIT]}
-            except BaseException as exc:
-                response = {"exc": self.describe_exception(exc)}
-            response["id"] = request.get("id")
-            try:
-                self.channel.send(response)
+                self.mailbox.send(response)
             except (wire.WireError, RecursionError, ValueError) as exc:
-                self.channel.send(
+                self.mailbox.send(
                     {
                         "id": request.get("id"),
-                        "bridge_error": f"result cannot be sent: {exc}"[:TEXT_LIMIT],
+                        "bridge_error": f"result cannot be sent: {exc}"[: protocol.TEXT_LIMIT],
                     }
                 )
 
@@ -207,7 +317,7 @@ def describe_import_error(exc: BaseException, module: str) -> dict[str, Any]:
     for frame in traceback.extract_tb(exc.__traceback__):
         if os.path.basename(frame.filename) == f"{module}.py":
             line = frame.lineno
-    return {"type": type(exc).__name__, "message": _safe_text(str, exc), "line": line}
+    return {"type": type(exc).__name__, "message": protocol.safe_text(str, exc), "line": line}
 
 
 def main() -> None:
@@ -229,7 +339,7 @@ def main() -> None:
     except BaseException as exc:
         channel.send({"id": 0, "import_error": describe_import_error(exc, module)})
         return
-    channel.send({"id": 0, "ready": True, "module": server.ref(loaded), "kit": server.ref(Kit())})
+    channel.send({"id": 0, "ready": True, "module": server.ref(loaded)})
     server.serve()
 
 

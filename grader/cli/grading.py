@@ -98,13 +98,27 @@ def validate(
     ] = None,
     runs: Annotated[int, typer.Option(min=1, help="How many times the reference must pass.")] = 5,
     sandbox: SandboxOption = SandboxChoice.NONE,
+    tamper: Annotated[
+        bool,
+        typer.Option(
+            "--tamper",
+            help="Append the generic tamperer to the reference and every mutant (needs a "
+            "sandbox): scores must not change, proving no test trusts the sandbox.",
+        ),
+    ] = False,
     exercises: ExercisesDir = None,
 ) -> None:
     """Prove hidden suites exact: reference always 100%, stub 0, every mutant below 100%.
 
     With a sandbox, the stub and every mutant are graded in direct mode too, and both modes
-    must give the same score.
+    must give the same score. With --tamper, the reference and every mutant run with a
+    tamperer that rewrites every kit-looking object and timer in the sandbox.
     """
+    if tamper and sandbox is SandboxChoice.NONE:
+        raise typer.BadParameter(
+            "--tamper needs a sandbox (--sandbox docker|process|auto): in direct mode the "
+            "submission shares the harness's process, which is for trusted code only"
+        )
     catalogue = Catalogue(exercises)
     chosen = [catalogue.get(slug) for slug in (slugs or catalogue.slugs())]
     checks: list[Check] = []
@@ -116,6 +130,7 @@ def validate(
                 partial(_runner_only, sandbox),
                 runs=runs,
                 compare_direct=sandbox is not SandboxChoice.NONE,
+                tamper=tamper,
                 progress=partial(_advance, progress, task),
             )
             checks += result.checks

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import importlib.util
 import json
 import os
 import sys
@@ -90,9 +91,24 @@ def run_direct(spec: dict[str, Any], sink: Sink) -> None:
     sink({"event": "imported"})
     from grader.harness.plugin import HarnessPlugin
 
-    plugin = HarnessPlugin(subject=lambda: module, kit=Kit, sink=sink)
+    plugin = HarnessPlugin(
+        subject=lambda: module, kit=Kit, sink=sink, reference=lambda: _reference(spec)
+    )
     code = _quiet_pytest(_pytest_args(spec), plugin)
     sink({"event": "finished", "exit_code": code})
+
+
+def _reference(spec: dict[str, Any]) -> Any:
+    """The reference solution imported under a name of its own, next to the submission."""
+    name = f"_grader_reference_{spec['module']}"
+    if name not in sys.modules:
+        path = Path(spec["reference_dir"]) / f"{spec['module']}.py"
+        loader_spec = importlib.util.spec_from_file_location(name, path)
+        assert loader_spec is not None and loader_spec.loader is not None
+        module = importlib.util.module_from_spec(loader_spec)
+        sys.modules[name] = module
+        loader_spec.loader.exec_module(module)
+    return sys.modules[name]
 
 
 def _watch_parent(parent: int, interval: float = 0.5) -> None:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from grader.bridge.client import Subject
 from grader.bridge.errors import BridgeFailure, ImportFailed
-from grader.bridge.proxy import Bridge, FollowingProxy
+from grader.bridge.proxy import Bridge, BridgeSide, FollowingProxy
 from grader.harness.runner import ON_ORPHANED
 from sandbox import SandboxError, SandboxJob, SandboxLimits, select_backend
 
@@ -22,10 +22,10 @@ _SERVER_FILES = (
     "__init__.py",
     "bridge/__init__.py",
     "bridge/wire.py",
+    "bridge/batches.py",
+    "bridge/protocol.py",
+    "bridge/stand_ins.py",
     "bridge/subject_server.py",
-    "testkit/__init__.py",
-    "testkit/kit.py",
-    "testkit/local.py",
 )
 _BOOT = (
     "import os, sys; sys.path[:0] = [os.getcwd()]; "
@@ -49,16 +49,44 @@ def limits_from(spec: dict[str, Any]) -> SandboxLimits:
 
 
 class _Session:
-    """Gives each test its deadline on the subject's calls."""
+    """Gives each test its deadline on the subjects' calls, and forgets its kit objects after."""
 
-    def __init__(self, subject: Subject, test_timeout: float) -> None:
-        self.subject, self.test_timeout = subject, test_timeout
+    def __init__(self, side: BridgeSide, test_timeout: float) -> None:
+        self.side, self.test_timeout = side, test_timeout
 
     def begin_test(self) -> None:
-        self.subject.begin_test(self.test_timeout)
+        for bridge in self.side.bridges:
+            bridge.subject.begin_test(self.test_timeout)
 
     def end_test(self) -> None:
-        self.subject.end_test()
+        self.side.end_test()
+        for bridge in self.side.bridges:
+            bridge.subject.end_test()
+
+
+class _Reference:
+    """The reference solution in a sandbox of its own, started when a test first asks for it
+    (complexity tests compare the submission's cost with it, measured the same way)."""
+
+    def __init__(self, spec: dict[str, Any], start_job: Callable[[SandboxJob], Any]) -> None:
+        self.spec, self.start_job = spec, start_job
+        self.bridge: Bridge | None = None
+
+    def module(self, side: BridgeSide, begin: Callable[[], None]) -> Any:
+        """The reference module's proxy."""
+        if self.bridge is None:
+            source = (Path(self.spec["reference_dir"]) / f"{self.spec['module']}.py").read_bytes()
+            job = subject_job(self.spec["module"], source, limits_from(self.spec))
+            subject = Subject(lambda: self.start_job(job), import_timeout=30.0)
+            ON_ORPHANED.append(subject.close)
+            self.bridge = Bridge(subject)
+            side.bridges.append(self.bridge)
+            begin()  # the test in progress gives it its deadline too
+        return FollowingProxy(self.bridge)
+
+    def close(self) -> None:
+        if self.bridge is not None:
+            self.bridge.subject.close()
 
 
 class _Start:
@@ -141,15 +169,20 @@ def run_isolated(
     subject = Subject(lambda: backend.start(job), import_timeout=spec.get("import_timeout", 10.0))
     ON_ORPHANED.extend([subject.close, backend.close])
     start = _Start(subject, sink, backend.name)
+    reference = _Reference(spec, backend.start)
     try:
         from grader.harness.plugin import HarnessPlugin
+        from grader.testkit import Kit
 
         bridge = Bridge(subject)
+        side = BridgeSide([bridge])
+        session = _Session(side, spec["test_timeout"])
         plugin = HarnessPlugin(
-            subject=lambda: FollowingProxy(bridge, "module"),
-            kit=lambda: FollowingProxy(bridge, "kit"),
+            subject=lambda: FollowingProxy(bridge),
+            kit=lambda: Kit(side),
+            reference=lambda: reference.module(side, session.begin_test),
             sink=sink,
-            session=_Session(subject, spec["test_timeout"]),
+            session=session,
             ready=start.wait,
         )
         code = run_pytest(plugin)
@@ -165,6 +198,7 @@ def run_isolated(
     finally:
         start.settle()  # never close the subject while it may still be starting
         subject.close(graceful=True)
+        reference.close()
         backend.close()
         start.release()
         sink({"event": "output", "text": subject.output})

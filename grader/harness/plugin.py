@@ -70,8 +70,10 @@ class HarnessPlugin:
         sink: Sink,
         session: TestSession | None = None,
         ready: Callable[[], bool] | None = None,
+        reference: Callable[[], Any] | None = None,
     ) -> None:
         self._session = session
+        self._make_reference = reference
         self._ready = ready
         self._make_subject = subject
         self._make_kit = kit
@@ -86,6 +88,14 @@ class HarnessPlugin:
         if self._subject is None:
             self._subject = self._make_subject()
         return self._subject
+
+    @pytest.fixture
+    def reference(self) -> Any:
+        """The exercise's reference solution, run the way the submission is (for comparing
+        costs measured in the same run); a test that asks for it is an error without one."""
+        if self._make_reference is None:
+            raise RuntimeError("this run has no reference solution")
+        return self._make_reference()
 
     @pytest.fixture
     def kit(self) -> Iterator[Kit]:

@@ -53,6 +53,7 @@ def _write_spec(workdir: Path, exercise: Exercise, **extra: Any) -> Path:
         "hidden_dir": str(exercise.hidden_dir),
         "ini": str(ini),
         "module": exercise.module_name,
+        "reference_dir": str(exercise.reference_path.parent),
         **extra,
     }
     path = workdir / f"spec-{time.monotonic_ns()}.json"

@@ -1,5 +1,7 @@
 """The test kit hidden tests use to drive a submission: fake time, scripts, gates, probes."""
 
+from grader.bridge.batches import ThreadGroup
+
 from .kit import Kit
 from .local import (
     ComparisonCounter,
@@ -8,7 +10,6 @@ from .local import (
     FakeSleep,
     Gate,
     Script,
-    ThreadGroup,
 )
 
 __all__ = [

@@ -1,16 +1,17 @@
 """The ``kit`` fixture's interface: factories for the fakes and probes hidden tests may use.
 
-Stdlib-only, like ``local``: in isolated mode this object lives next to the submission and the
-harness holds a proxy of it. Hidden tests must create every non-plain object they hand to a
-submission through this kit.
+Every object the kit makes lives in the harness. The batch helpers run a batch of calls on the
+submission's side (one round trip in isolated mode); what they return is the submission's
+answer. :meth:`Kit.cost` measures CPU time from outside the submission's process.
 """
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol
+
+from grader.bridge import batches
 
 from .local import (
     ComparisonCounter,
@@ -19,11 +20,28 @@ from .local import (
     FakeSleep,
     Gate,
     Script,
-    ThreadGroup,
-    _outcome,
     _resolve_exception,
-    _unpack_call,
 )
+
+
+class RemoteBatches(Protocol):
+    """The submission's side of a batch, in isolated mode (a bridge)."""
+
+    def batch(self, op: str, **fields: Any) -> Any:
+        """Run batch operation ``op`` over there and return its decoded result."""
+
+    def cost(self, op: str, fn: Callable[..., Any], args_list: list[Any]) -> float:
+        """CPU seconds the submission's sandbox spent on batch ``op(fn, args_list)``."""
+
+
+class KitSide(Protocol):
+    """How a kit reaches the submission's side in isolated mode."""
+
+    def bridge_of(self, fn: Any) -> RemoteBatches | None:
+        """The bridge ``fn`` belongs to, or ``None`` for a harness-side callable."""
+
+    def pump(self, seconds: float) -> None:
+        """Serve the submission's calls to kit objects for up to ``seconds``."""
 
 
 def _unwrap(value: Any) -> Any:
@@ -38,7 +56,24 @@ def _unwrap(value: Any) -> Any:
 
 
 class Kit:
-    """Factories for test doubles, and batch helpers that run next to the submission."""
+    """Factories for test doubles, batch helpers, and cost measured from outside."""
+
+    def __init__(self, side: KitSide | None = None) -> None:
+        self._side = side
+
+    def _bridge(self, fn: Any) -> RemoteBatches | None:
+        return self._side.bridge_of(fn) if self._side is not None else None
+
+    def _call_bridge(self, call: Sequence[Any]) -> RemoteBatches | None:
+        """Where a thread's call runs: its callable's side, or for a kit batch helper
+        (``(kit.outcomes, (breaker.call, batch))``) the side of the helper's callable."""
+        bridge = self._bridge(call[0])
+        helper = getattr(call[0], "__self__", None) is self
+        if bridge is None and helper and len(call) > 1 and call[1]:
+            bridge = self._bridge(call[1][0])
+        return bridge
+
+    # -- test doubles ----------------------------------------------------------------
 
     def clock(self, start: float = 0.0) -> FakeClock:
         """A fake monotonic clock starting at ``start`` seconds."""
@@ -74,65 +109,112 @@ class Kit:
         """A new exception class called ``name``, subclassing a builtin (by name) or a kit class."""
         if not name.isidentifier():
             raise ValueError(f"not an identifier: {name!r}")
-        cls = type(name, (_resolve_exception(base),), {"__module__": "grader_kit"})
-        return cls
+        parent = _resolve_exception(base)
+        if not issubclass(parent, Exception):
+            raise ValueError("a kit exception must derive from Exception")
+        return type(name, (parent,), {"__module__": "grader_kit", "_kit_exception": True})
 
     def gate(self) -> Gate:
         """A gate that scripted callables can block on until the test opens it."""
-        return Gate()
-
-    def threads(
-        self, calls: Sequence[Sequence[Any]], switch_interval: float | None = None
-    ) -> ThreadGroup:
-        """Start one thread per ``(fn, args[, kwargs])`` call, all released together."""
-        return ThreadGroup(calls, switch_interval)
+        return Gate(pump=self._side.pump if self._side is not None else None)
 
     def counter(self) -> ComparisonCounter:
         """A counter that makes keys recording their comparisons and hashes."""
         return ComparisonCounter()
 
+    # -- batches on the submission's side ----------------------------------------------
+
+    def threads(self, calls: Sequence[Sequence[Any]], switch_interval: float | None = None) -> Any:
+        """Start one thread per ``(fn, args[, kwargs])`` call on the submission's side, all
+        released together; ``.join(timeout)`` gives one outcome per call."""
+        bridge = next(filter(None, map(self._call_bridge, calls)), None)
+        if bridge is None:
+            return batches.ThreadGroup(calls, switch_interval)
+        interval = float(switch_interval) if switch_interval is not None else None
+        return bridge.batch("threads", calls=[list(c) for c in calls], switch_interval=interval)
+
     def call_each(self, fn: Callable[..., Any], args_list: Iterable[Sequence[Any]]) -> list[Any]:
         """Call ``fn(*args)`` for each args in one batch; the results, counting keys unwrapped."""
-        return [_unwrap(fn(*args)) for args in args_list]
+        return self._batch("call_each", fn, args_list)  # type: ignore[no-any-return]
 
     def outcomes(
         self, fn: Callable[..., Any], args_list: Iterable[Sequence[Any]]
     ) -> list[list[Any]]:
         """Like ``call_each`` but never raises: ``["return", v]`` or ``["raise", type, msg]``."""
-        out = []
-        for args in args_list:
-            result = _outcome(lambda a=tuple(args): fn(*a))  # type: ignore[misc]
-            out.append([result[0], _unwrap(result[1]), *result[2:]])
-        return out
-
-    def run_calls(self, calls: Iterable[Sequence[Any]]) -> list[list[Any]]:
-        """Make each ``(fn, args[, kwargs])`` call in order, in one batch, never raising.
-
-        Each outcome is ``["return", value]`` or ``["raise", type_name, message]``, counting
-        keys unwrapped. ``fn`` may differ from call to call (``cache.put``, ``clock.advance``,
-        ``cache.__contains__`` ...), so a whole scripted scenario costs one round trip.
-        """
-        out = []
-        for call in calls:
-            fn, args, kwargs = _unpack_call(call)
-            result = _outcome(lambda f=fn, a=args, k=kwargs: f(*a, **k))  # type: ignore[misc]
-            out.append([result[0], _unwrap(result[1]), *result[2:]])
-        return out
-
-    def timed(self, fn: Callable[..., Any], args_list: Sequence[Sequence[Any]]) -> float:
-        """Seconds taken by ``fn(*args)`` over all ``args_list``, measured next to the code."""
-        start = time.perf_counter()
-        for args in args_list:
-            fn(*args)
-        return time.perf_counter() - start
+        return self._batch("outcomes", fn, args_list)  # type: ignore[no-any-return]
 
     def collect_each(
         self, fn: Callable[..., Any], args_list: Iterable[Sequence[Any]], limit: int = 1_000_000
     ) -> list[list[Any]]:
         """``[list(fn(*args)) for args in args_list]`` in one batch (keys unwrapped), e.g. for
         many ``sl.range(lo, hi)`` calls."""
-        return [self.collect(fn(*args), limit) for args in args_list]
+        return self._batch("collect_each", fn, args_list, limit=limit)  # type: ignore[no-any-return]
+
+    def _batch(self, op: str, fn: Any, args_list: Iterable[Sequence[Any]], **extra: Any) -> Any:
+        """Batch ``op`` over ``fn`` and its argument lists, where ``fn`` lives; keys unwrapped."""
+        bridge = self._bridge(fn)
+        args = _lists(args_list)
+        if bridge is None:
+            return _unwrap(batches.BATCH_HELPERS[op](fn, args, **extra))
+        return _unwrap(bridge.batch(op, fn=fn, args_list=args, **extra))
+
+    def run_calls(self, calls: Iterable[Sequence[Any]]) -> list[list[Any]]:
+        """Make each ``(fn, args[, kwargs])`` call in order, never raising.
+
+        Each outcome is ``["return", value]`` or ``["raise", type_name, message]``, counting
+        keys unwrapped. ``fn`` may differ from call to call (``cache.put``, ``clock.advance``,
+        ``cache.__contains__`` ...): consecutive calls into the submission cost one round trip,
+        and calls of kit objects are made here, in order between them.
+        """
+        out: list[list[Any]] = []
+        run: list[list[Any]] = []
+        run_bridge: RemoteBatches | None = None
+        for call in calls:
+            bridge = self._bridge(call[0])
+            if run and bridge is not run_bridge:
+                assert run_bridge is not None
+                out += run_bridge.batch("run_calls", calls=run)
+                run = []
+            if bridge is None:
+                out += batches.run_calls([call])
+            else:
+                run.append(list(call))
+                run_bridge = bridge
+        if run:
+            assert run_bridge is not None
+            out += run_bridge.batch("run_calls", calls=run)
+        return _unwrap(out)  # type: ignore[no-any-return]
 
     def collect(self, iterable: Iterable[Any], limit: int = 1_000_000) -> list[Any]:
         """Materialise up to ``limit`` items of an iterable in one batch (keys unwrapped)."""
-        return [_unwrap(v) for v in itertools.islice(iter(iterable), limit)]
+        bridge = self._bridge(iterable)
+        if bridge is None:
+            return _unwrap(batches.collect(iterable, limit))  # type: ignore[no-any-return]
+        return _unwrap(bridge.batch("collect", obj=iterable, limit=limit))  # type: ignore[no-any-return]
+
+    # -- cost ------------------------------------------------------------------------------
+
+    def cost(
+        self, fn: Callable[..., Any], args_list: Iterable[Sequence[Any]], collect: bool = False
+    ) -> float:
+        """CPU seconds spent on ``fn(*args)`` for each args (``list(fn(*args))`` with
+        ``collect``, e.g. for ``sl.range``), measured outside the submission.
+
+        In isolated mode the harness reads the sandbox's CPU counter (its cgroup) before and
+        after one batch, so nothing the submission does to its own timers changes the figure;
+        in direct mode it is this process's CPU time. Compare costs only with costs measured
+        in the same run (another size, or the ``reference`` fixture), never with a constant.
+        """
+        bridge = self._bridge(fn)
+        args = _lists(args_list)
+        op = "collect_each" if collect else "call_each"
+        if bridge is not None:
+            return bridge.cost(op, fn, args)
+        start = time.process_time()
+        batches.BATCH_HELPERS[op](fn, args)
+        return time.process_time() - start
+
+
+def _lists(args_list: Iterable[Sequence[Any]]) -> list[Any]:
+    """Argument tuples as lists (what crosses the bridge cheaply)."""
+    return [list(args) for args in args_list]

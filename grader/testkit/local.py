@@ -1,16 +1,15 @@
-"""The test kit's local implementation: fakes and probes that hidden tests hand to a submission.
+"""The test kit's objects: fakes and probes that hidden tests hand to a submission.
 
-This module is stdlib-only on purpose: in isolated mode it runs inside the sandbox, next to the
-submission, and the harness drives its objects by requests. Every public method therefore takes
-and returns plain data (or kit objects), so the same hidden test works in both modes.
+They always live in the harness. In direct mode the submission calls them in-process; in
+isolated mode it holds stand-ins whose calls come back over the bridge (see
+:mod:`grader.bridge.kit_link`), so what these objects record is observed out of the
+submission's reach in both modes. Every public method takes and returns plain data (or kit
+objects), so the same hidden test works in both modes.
 """
 
 from __future__ import annotations
 
 import builtins
-import contextlib
-import functools
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -29,16 +28,13 @@ class FakeClock:
 
     def __init__(self, start: float = 0.0) -> None:
         self._now = float(start)
-        self._reads = 0
         self._lock = threading.Lock()
 
     def __call__(self) -> float:
-        with self._lock:
-            self._reads += 1
-            return self._now
+        return self._now
 
     def now(self) -> float:
-        """The current time, without counting as a read."""
+        """The current time."""
         return self._now
 
     def advance(self, seconds: float) -> float:
@@ -54,16 +50,12 @@ class FakeClock:
         with self._lock:
             self._now = float(t)
 
-    def reads(self) -> int:
-        """How many times the submission read this clock."""
-        return self._reads
-
 
 class FakeSleep:
     """A ``sleep`` that records each duration and advances a fake clock instead of waiting."""
 
     def __init__(self, clock: FakeClock, max_calls: int = 100_000) -> None:
-        self._clock = clock
+        self.clock = clock
         self._calls: list[float] = []
         self._max_calls = max_calls
         self._lock = threading.Lock()
@@ -76,7 +68,7 @@ class FakeSleep:
                 # A busy-waiting submission would otherwise spin forever on a fake clock.
                 raise RuntimeError(f"sleep called more than {self._max_calls} times")
             self._calls.append(float(seconds))
-            self._clock.advance(float(seconds))
+            self.clock.advance(float(seconds))
 
     def calls(self) -> list[float]:
         """The durations slept, in order."""
@@ -85,6 +77,11 @@ class FakeSleep:
     def total(self) -> float:
         """The sum of all durations slept."""
         return float(sum(self._calls))
+
+
+def is_kit_exception(obj: Any) -> bool:
+    """Whether ``obj`` is an exception class made by ``Kit.exception``."""
+    return isinstance(obj, type) and obj.__dict__.get("_kit_exception") is True
 
 
 def _resolve_exception(exc: str | type[BaseException]) -> type[BaseException]:
@@ -104,8 +101,8 @@ class Script:
 
     Steps are ``("return", value)`` or ``("raise", exception, message)``, where ``exception``
     is a builtin exception name (``"ValueError"``) or a class made by ``Kit.exception``. Once the
-    steps run out, the last one repeats. Optional ``block`` makes each call wait on a ``Gate``
-    before acting, for tests of concurrent callers.
+    steps run out, the last one repeats. An optional ``gate`` makes each call wait there until
+    the test opens it, for tests of concurrent callers.
     """
 
     def __init__(
@@ -120,7 +117,7 @@ class Script:
         self._steps = [self._check_step(step) for step in steps]
         self._calls: list[list[Any]] = []
         self._lock = threading.Lock()
-        self._gate = gate
+        self.gate = gate
         self.__name__ = name
         self.__qualname__ = name
         self.__doc__ = doc
@@ -137,13 +134,17 @@ class Script:
             return ("raise", _resolve_exception(step[1]), str(message))
         raise ValueError(f"bad script step {step!r}")
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def record(self, args: Sequence[Any], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+        """Record one call and return the step it gets (the call is not carried out)."""
         with self._lock:
             index = min(len(self._calls), len(self._steps) - 1)
             self._calls.append([list(args), dict(kwargs)])
-            step = self._steps[index]
-        if self._gate is not None:
-            self._gate.pass_through()
+            return self._steps[index]
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        step = self.record(args, kwargs)
+        if self.gate is not None:
+            self.gate.pass_through()
         if step[0] == "raise":
             raise step[1](step[2])
         return step[1]
@@ -159,13 +160,20 @@ class Script:
 
 
 class Gate:
-    """A barrier a callable can wait at until the test opens it."""
+    """A barrier callers wait at until the test opens it.
 
-    def __init__(self) -> None:
+    A caller in the harness's own process blocks in :meth:`pass_through`; a call from a
+    sandbox is parked with :meth:`when_open` and answered when the gate opens, while
+    :meth:`wait_for_waiters` keeps serving the sandbox through ``pump``.
+    """
+
+    def __init__(self, pump: Callable[[float], None] | None = None) -> None:
         self._cond = threading.Condition()
         self._open = False
         self._waiting = 0
         self._passed = 0
+        self._parked: list[Callable[[], None]] = []
+        self._pump = pump
 
     def pass_through(self, timeout: float = 10.0) -> None:
         """Block until the gate is open (fails loudly rather than hang forever)."""
@@ -178,19 +186,45 @@ class Gate:
                 raise TimeoutError("gate was never opened")
             self._passed += 1
 
-    def wait_for_waiters(self, n: int, timeout: float = 5.0) -> bool:
-        """Wait until ``n`` callers are blocked at the gate; ``False`` on timeout."""
+    def when_open(self, then: Callable[[], None]) -> None:
+        """Run ``then`` once the gate is open (now, if it is), counting a waiter until then."""
         with self._cond:
-            return self._cond.wait_for(lambda: self._waiting >= n, timeout)
+            if not self._open:
+                self._waiting += 1
+                self._parked.append(then)
+                self._cond.notify_all()
+                return
+            self._passed += 1
+        then()
+
+    def wait_for_waiters(self, n: int, timeout: float = 5.0) -> bool:
+        """Wait until ``n`` callers are held at the gate; ``False`` on timeout."""
+        if self._pump is None:
+            with self._cond:
+                return self._cond.wait_for(lambda: self._waiting >= n, timeout)
+        deadline = time.monotonic() + timeout
+        while self._waiting < n:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            self._pump(min(left, 0.05))
+        return True
 
     def open(self) -> None:
         """Let every current and future caller through."""
         with self._cond:
             self._open = True
+            parked, self._parked = self._parked, []
+            self._waiting -= len(parked)
+            self._passed += len(parked)
             self._cond.notify_all()
+        for then in parked:
+            then()
 
     def waiting(self) -> int:
-        """How many callers are blocked now."""
+        """How many callers are held now."""
+        if self._pump is not None:
+            self._pump(0.0)  # count the callers that have arrived by now
         return self._waiting
 
     def passed(self) -> int:
@@ -198,60 +232,13 @@ class Gate:
         return self._passed
 
 
-def _outcome(fn: Callable[[], Any]) -> list[Any]:
-    """Run ``fn`` and describe how it ended as plain data."""
-    try:
-        return ["return", fn()]
-    except Exception as exc:
-        return ["raise", type(exc).__name__, str(exc)[:200]]
-
-
-class ThreadGroup:
-    """Threads started together on the submission's side; join for their outcomes."""
-
-    def __init__(self, calls: Sequence[Sequence[Any]], switch_interval: float | None) -> None:
-        self._outcomes: list[list[Any] | None] = [None] * len(calls)
-        barrier = threading.Barrier(len(calls)) if calls else None
-        self._old_interval = sys.getswitchinterval()
-        if switch_interval is not None:
-            # A tiny interval makes unlocked check-then-act races show up far more often.
-            sys.setswitchinterval(switch_interval)
-        self._threads = [
-            threading.Thread(target=self._worker, args=(i, call, barrier), daemon=True)
-            for i, call in enumerate(calls)
-        ]
-        for thread in self._threads:
-            thread.start()
-
-    def _worker(self, index: int, call: Sequence[Any], barrier: threading.Barrier | None) -> None:
-        """Wait for every sibling, then make the call."""
-        fn, args, kwargs = _unpack_call(call)
-        if barrier is not None:
-            with contextlib.suppress(threading.BrokenBarrierError):
-                barrier.wait(timeout=10.0)
-        self._outcomes[index] = _outcome(lambda: fn(*args, **kwargs))
-
-    def join(self, timeout: float = 10.0) -> list[list[Any]]:
-        """Wait for all threads; each outcome is ``["return", value]`` or
-        ``["raise", type_name, message]``, or ``["timeout"]`` for a thread still running."""
-        deadline = time.monotonic() + timeout
-        for thread in self._threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
-        sys.setswitchinterval(self._old_interval)
-        return [o if o is not None else ["timeout"] for o in self._outcomes]
-
-
-def _unpack_call(call: Sequence[Any]) -> tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]:
-    """Accept ``(fn,)``, ``(fn, args)`` or ``(fn, args, kwargs)``."""
-    fn = call[0]
-    args = tuple(call[1]) if len(call) > 1 else ()
-    kwargs = dict(call[2]) if len(call) > 2 else {}
-    return fn, args, kwargs
-
-
-@functools.total_ordering
 class CountingKey:
-    """A key that compares and hashes like its value, and counts every comparison and hash."""
+    """A key that compares and hashes like its value, and counts every comparison and hash.
+
+    Each of ``==``, ``!=``, ``<``, ``<=``, ``>``, ``>=`` counts once. In isolated mode the key
+    stays here and the submission holds a stand-in without the value, so every comparison it
+    makes is a call this side answers and counts.
+    """
 
     __slots__ = ("_counter", "value")
 
@@ -266,8 +253,20 @@ class CountingKey:
     def __eq__(self, other: object) -> bool:
         return bool(self.value == self._other(other))
 
+    def __ne__(self, other: object) -> bool:
+        return bool(self.value != self._other(other))
+
     def __lt__(self, other: object) -> bool:
         return bool(self.value < self._other(other))
+
+    def __le__(self, other: object) -> bool:
+        return bool(self.value <= self._other(other))
+
+    def __gt__(self, other: object) -> bool:
+        return bool(self.value > self._other(other))
+
+    def __ge__(self, other: object) -> bool:
+        return bool(self.value >= self._other(other))
 
     def __hash__(self) -> int:
         self._counter.hashes_made += 1

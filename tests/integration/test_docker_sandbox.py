@@ -28,7 +28,9 @@ from sandbox import (
     RuntimeMissing,
     SandboxJob,
     SandboxLimits,
+    SandboxRun,
     SandboxStartError,
+    SandboxTimeout,
 )
 from sandbox.reaper import DEADLINE_LABEL, LABEL, OWNER_LABEL
 
@@ -620,10 +622,79 @@ def test_unknown_runtime_is_runtime_missing(docker_backend: DockerSandbox) -> No
 def test_cpu_time_measured_for_busy_program(docker_sandbox: DockerSandbox) -> None:
     code = """
         import time
-        end = time.monotonic() + 0.6
-        while time.monotonic() < end:
+        # Burn CPU time, not wall time: on a loaded host a wall-clock loop gets little CPU.
+        while time.process_time() < 0.6:
             pass
     """
     result = docker_sandbox.run(job(code))
     assert result.exit_code == 0
     assert result.cpu_time is not None and result.cpu_time > 0.2
+
+
+# -- cpu_usage(): the container's cgroup counter, read from the host -------------
+
+CPU_SERVER = """
+    import os, sys, time
+
+    def burn(seconds):
+        start = time.process_time()
+        while time.process_time() - start < seconds:
+            pass
+
+    for line in sys.stdin:
+        command = line.strip()
+        if command == "busy":
+            burn(0.3)
+        elif command == "idle":
+            time.sleep(0.3)
+        elif command in ("fork", "forks"):
+            # One child burning 0.3 s, or 30 burning 0.01 s each.
+            count, each = (1, 0.3) if command == "fork" else (30, 0.01)
+            for _ in range(count):
+                pid = os.fork()
+                if pid == 0:
+                    burn(each)
+                    os._exit(0)
+                os.waitpid(pid, 0)
+        print("done", flush=True)
+"""
+
+
+def cpu_of(run: SandboxRun, command: bytes, poll: bool = True) -> float:
+    """CPU seconds ``command`` took, read from the host before and after it.
+
+    With ``poll`` it also reads every 20 ms meanwhile and checks the readings never go down.
+    """
+    before = run.cpu_usage()
+    assert before is not None
+    run.send(command + b"\n")
+    samples, got = [before], b""
+    while not got.endswith(b"\n"):
+        with contextlib.suppress(SandboxTimeout):
+            got += run.recv(64, timeout=0.02)
+        now = run.cpu_usage() if poll else before
+        assert now is not None
+        samples.append(now)
+    after = run.cpu_usage()
+    assert got == b"done\n" and after is not None
+    assert samples == sorted(samples) and after >= samples[-1], samples
+    return after - before
+
+
+def test_cpu_usage_counts_busy_not_idle(docker_sandbox: DockerSandbox) -> None:
+    with docker_sandbox.start(job(CPU_SERVER)) as run:
+        assert cpu_of(run, b"busy") >= 0.15
+        assert cpu_of(run, b"idle") < 0.05
+        run.close_stdin()
+        result = run.wait(timeout=30)
+    assert result.exit_code == 0 and result.cpu_time is not None and result.cpu_time >= 0.15
+    last = run.cpu_usage()  # the cgroup is gone: the last value, no error
+    assert last is not None and last >= 0.15
+
+
+def test_cpu_usage_includes_exited_forked_children(docker_sandbox: DockerSandbox) -> None:
+    with docker_sandbox.start(job(CPU_SERVER)) as run:
+        assert cpu_of(run, b"fork") >= 0.15  # the child burnt ~0.3 s and is gone
+        assert cpu_of(run, b"forks", poll=False) >= 0.15  # so did 30 short-lived ones
+        run.close_stdin()
+        assert run.wait(timeout=30).exit_code == 0

@@ -7,6 +7,7 @@ that reason; where bubblewrap needs user namespaces the bwrap fixture skips.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -17,7 +18,7 @@ import uuid
 
 import pytest
 
-from sandbox import ProcessSandbox, SandboxJob, SandboxLimits
+from sandbox import ProcessSandbox, SandboxJob, SandboxLimits, SandboxRun, SandboxTimeout
 from sandbox.process_backend import UNSAFE_WARNING
 
 MiB = 2**20
@@ -294,6 +295,137 @@ def test_daemonized_grandchild_dies_with_sandbox(request: pytest.FixtureRequest,
     """
     result = backend_of(request, kind).run(job(code))
     assert result.exit_code == 0 and b"parent done" in result.stdout
+    deadline = time.monotonic() + 5
+    while host_processes_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert host_processes_with(marker) == []
+
+
+# -- cpu_usage(): CPU time measured from the host ---------------------------------
+
+CPU_SERVER = """
+    import os, sys, time
+
+    def burn(seconds):
+        start = time.process_time()
+        while time.process_time() - start < seconds:
+            pass
+
+    for line in sys.stdin:
+        command = line.strip()
+        if command == "busy":
+            burn(0.3)
+        elif command == "idle":
+            time.sleep(0.3)
+        elif command in ("fork", "forks"):
+            # One child burning 0.3 s, or 30 burning 0.01 s each (too short-lived
+            # to be seen by sampling the live process tree).
+            count, each = (1, 0.3) if command == "fork" else (30, 0.01)
+            for _ in range(count):
+                pid = os.fork()
+                if pid == 0:
+                    burn(each)
+                    os._exit(0)
+                os.waitpid(pid, 0)
+        print("done", flush=True)
+"""
+
+
+def cpu_of(run: SandboxRun, command: bytes, poll: bool = True) -> float:
+    """CPU seconds ``command`` took, read from the host before and after it.
+
+    With ``poll`` it also reads every 20 ms meanwhile and checks the readings never go down.
+    """
+    before = run.cpu_usage()
+    assert before is not None
+    run.send(command + b"\n")
+    samples, got = [before], b""
+    while not got.endswith(b"\n"):
+        with contextlib.suppress(SandboxTimeout):
+            got += run.recv(64, timeout=0.02)
+        now = run.cpu_usage() if poll else before
+        assert now is not None
+        samples.append(now)
+    after = run.cpu_usage()
+    assert got == b"done\n" and after is not None
+    assert samples == sorted(samples) and after >= samples[-1], samples
+    return after - before
+
+
+def own_run_cgroups(backend: ProcessSandbox) -> list[str]:
+    """Run cgroups of this test process that exist now."""
+    assert backend.cgroups is not None
+    return [path.name for path in backend.cgroups.own_runs()]
+
+
+@BOTH
+def test_cpu_usage_counts_busy_not_idle(request: pytest.FixtureRequest, kind: str) -> None:
+    backend = backend_of(request, kind)
+    with backend.start(job(CPU_SERVER)) as run:
+        assert cpu_of(run, b"busy") >= 0.15
+        assert cpu_of(run, b"idle") < 0.05
+        run.close_stdin()
+        result = run.wait(timeout=15)
+        last = run.cpu_usage()
+    assert result.exit_code == 0
+    assert last is not None and run.cpu_usage() == last  # after the end: the last value
+    if backend.cgroups is not None or kind == "plain":  # bwrap's own rusage misses the program
+        assert result.cpu_time is not None and result.cpu_time >= 0.15
+
+
+@BOTH
+def test_cpu_usage_includes_exited_forked_child(request: pytest.FixtureRequest, kind: str) -> None:
+    backend = backend_of(request, kind)
+    if backend.cgroups is None:
+        pytest.skip("needs root and a writable cgroupfs; the /proc fallback misses exited children")
+    with backend.start(job(CPU_SERVER)) as run:
+        assert cpu_of(run, b"fork") >= 0.15  # the child burnt ~0.3 s and is gone
+        # So did 30 short-lived ones; no polling meanwhile, which would let a
+        # live-tree sampler see some of them.
+        assert cpu_of(run, b"forks", poll=False) >= 0.15
+        run.close_stdin()
+        assert run.wait(timeout=15).exit_code == 0
+
+
+@BOTH
+def test_cpu_usage_from_proc_without_cgroups(kind: str) -> None:
+    backend = ProcessSandbox(use_bwrap=kind == "bwrap", use_cgroups=False)
+    if kind == "bwrap" and backend.bwrap is None:
+        pytest.skip("bubblewrap missing or user namespaces disabled on this host")
+    with backend.start(job(CPU_SERVER)) as run:
+        assert cpu_of(run, b"busy") >= 0.15
+        assert cpu_of(run, b"idle") < 0.05
+        run.close_stdin()
+        assert run.wait(timeout=15).exit_code == 0
+
+
+@BOTH
+def test_no_run_cgroup_left_behind(request: pytest.FixtureRequest, kind: str) -> None:
+    backend = backend_of(request, kind)
+    if backend.cgroups is None:
+        pytest.skip("needs root and a writable cgroupfs")
+    marker = f"grader-cgroup-orphan-{uuid.uuid4().hex}"
+    # A setsid() grandchild escapes the process group; the run's cgroup still holds it.
+    code = f"""
+        import os, sys
+        if os.fork() == 0:
+            os.setsid()
+            if os.fork() == 0:
+                os.close(0); os.close(1); os.close(2)
+                os.execvp("python3", ["python3", "-c", "import time; time.sleep(600)", "{marker}"])
+            os._exit(0)
+        os.wait()
+        print("parent done", flush=True)
+        sys.stdin.read()
+    """
+    assert own_run_cgroups(backend) == []
+    with backend.start(job(code)) as run:
+        assert run.recv(64, timeout=15) == b"parent done\n"
+        assert len(own_run_cgroups(backend)) == 1  # the run is in a cgroup of its own
+        run.close_stdin()
+        result = run.wait(timeout=15)
+    assert result.exit_code == 0 and result.cpu_time is not None
+    assert own_run_cgroups(backend) == []
     deadline = time.monotonic() + 5
     while host_processes_with(marker) and time.monotonic() < deadline:
         time.sleep(0.1)

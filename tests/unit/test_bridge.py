@@ -8,11 +8,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from grader.bridge import wire
+from grader.bridge import protocol, wire
 from grader.bridge.client import Subject
 from grader.bridge.errors import BridgeFailure, ProtocolViolation, SubjectDied, SubjectTimeout
-from grader.bridge.proxy import Bridge, FollowingProxy, HandleProxy
+from grader.bridge.proxy import Bridge, BridgeSide, FollowingProxy, HandleProxy
 from grader.harness.isolated import subject_job
+from grader.testkit import Kit
 from sandbox import ProcessSandbox, SandboxLimits
 
 SUBMISSION = b'''
@@ -77,6 +78,40 @@ def hang():
 def die():
     os._exit(9)
 
+def call_with(fn, *args, **kwargs):
+    return fn(*args, **kwargs)
+
+kept = []
+
+def keep(fn):
+    kept.append(fn)
+
+def call_kept():
+    return kept[-1]()
+
+def show(value):
+    return repr(value) + repr(getattr(value, "__dict__", None))
+
+def read_twice(clock):
+    return [clock(), clock()]
+
+def sleep_then_read(sleep, clock, seconds):
+    sleep(seconds)
+    return clock()
+
+def lookup(keys, probe):
+    return [k for k in keys if k == probe]
+
+def catch(fn, exc_class):
+    try:
+        fn()
+    except exc_class as exc:
+        return "caught " + type(exc).__name__
+    return "not raised"
+
+def raise_it(exc_class):
+    raise exc_class("from the submission")
+
 def forge():
     for fd in range(3, 64):
         try:
@@ -101,7 +136,7 @@ def bridge() -> Iterator[Bridge]:
 
 
 def module(bridge: Bridge) -> FollowingProxy:
-    return FollowingProxy(bridge, "module")
+    return FollowingProxy(bridge)
 
 
 # -- the codec -----------------------------------------------------------------------------
@@ -247,3 +282,85 @@ def test_forged_frames_on_the_channel_are_a_protocol_violation(bridge: Bridge) -
 def test_only_plain_data_and_kit_objects_may_be_passed(bridge: Bridge) -> None:
     with pytest.raises(TypeError, match="only plain data and kit objects"):
         module(bridge).colour(object())
+
+
+# -- the reverse path: kit objects live here, the submission holds stand-ins ------------------
+
+
+def kit_for(bridge: Bridge) -> Kit:
+    bridge.kit.end_test()
+    return Kit(BridgeSide([bridge]))
+
+
+def test_a_script_is_called_over_the_reverse_path_and_records_here(bridge: Bridge) -> None:
+    kit = kit_for(bridge)
+    script = kit.script([("return", 1), ("raise", "ValueError", "second")], name="fetch")
+    sub = module(bridge)
+    assert sub.call_with(script, 1, "two", k=[3]) == 1
+    with pytest.raises(ValueError, match="second"):
+        sub.call_with(script)
+    assert script.calls() == [[[1, "two"], {"k": [3]}], [[], {}]]
+
+
+def test_a_clock_copy_follows_the_harness_and_sleeps_advance_it(bridge: Bridge) -> None:
+    kit = kit_for(bridge)
+    clock = kit.clock(10.0)
+    sub = module(bridge)
+    assert sub.read_twice(clock) == [10.0, 10.0]
+    clock.advance(5)
+    assert sub.read_twice(clock) == [15.0, 15.0]
+    sleep = kit.sleeper(clock)
+    assert sub.sleep_then_read(sleep, clock, 2.5) == 17.5
+    assert sleep.calls() == [2.5] and clock.now() == 17.5
+
+
+def test_counting_keys_are_counted_here_and_carry_no_value_there(bridge: Bridge) -> None:
+    kit = kit_for(bridge)
+    counter = kit.counter()
+    keys = counter.keys([1001, 1002, 1003])
+    found = module(bridge).lookup(keys, 1002)
+    assert [k.value for k in found] == [1002]
+    assert counter.comparisons() == 3
+    assert "1002" not in module(bridge).show(keys[1])
+
+
+def test_kit_exception_classes_cross_both_ways(bridge: Bridge) -> None:
+    kit = kit_for(bridge)
+    boom = kit.exception("Boom", "RuntimeError")
+    sub = module(bridge)
+    assert sub.catch(kit.raises(boom, "x"), boom) == "caught Boom"
+    with pytest.raises(boom, match="from the submission"):
+        sub.raise_it(boom)
+
+
+def test_a_gated_call_waits_until_the_gate_opens(bridge: Bridge) -> None:
+    kit = kit_for(bridge)
+    gate = kit.gate()
+    script = kit.script([("return", "done")], gate=gate)
+    sub = module(bridge)
+    group = kit.threads([(sub.call_with, (script,))] * 2)
+    assert gate.wait_for_waiters(2, timeout=5)
+    assert group.join(timeout=0.05) == [["timeout"], ["timeout"]]
+    gate.open()
+    assert group.join(timeout=5) == [["return", "done"], ["return", "done"]]
+    assert gate.passed() == 2 and script.call_count() == 2
+
+
+def test_kit_objects_of_a_finished_test_are_refused(bridge: Bridge) -> None:
+    kit = kit_for(bridge)
+    script = kit.returns(1)
+    sub = module(bridge)
+    assert sub.call_with(kit.returns(script)) is script  # a kit object comes back as itself
+    sub.keep(script)
+    assert sub.call_kept() == 1
+    bridge.kit.end_test()
+    with pytest.raises(RuntimeError, match="no such kit object"):
+        sub.call_kept()
+    assert script.call_count() == 1
+
+
+def test_requests_name_their_fields_exactly() -> None:
+    with pytest.raises(TypeError, match="takes"):
+        protocol.request_fields("len", {"obj": 1, "extra": 2})
+    for operation in protocol.OPERATIONS.values():
+        assert {kind for _name, kind in operation.fields} <= set(protocol.FIELD_KINDS)
