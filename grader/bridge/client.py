@@ -128,7 +128,7 @@ class Subject:
         while True:
             message = self._read_message(deadline, "call")
             assert message is not None
-            if "rid" in message:
+            if "rid" in message or "rec" in message:
                 self._reverse(message)
                 continue
             if message.get("id") != request_id:
@@ -161,7 +161,7 @@ class Subject:
             message = self._read_message(until, "call", fatal=fatal)
             if message is None:
                 return
-            if "rid" not in message:
+            if "rid" not in message and "rec" not in message:
                 self.close()
                 raise ProtocolViolation("the submission's side answered out of turn")
             self._reverse(message)
@@ -199,7 +199,7 @@ class Subject:
             raise ProtocolViolation(
                 f"malformed message from the submission's side: {exc}"
             ) from None
-        if "rid" in message and length > protocol.MAX_REVERSE_FRAME:
+        if ("rid" in message or "rec" in message) and length > protocol.MAX_REVERSE_FRAME:
             self.close()
             raise ProtocolViolation(
                 f"a call from the submission's side of {length} bytes is over the "

@@ -12,6 +12,11 @@ Two directions share the channel:
   ``{"rid": n, "raise": exception, "msg": text}``. The submission may only call kit objects the
   current test handed it, and only the methods :data:`REVERSE_METHODS` allows for their kind;
   the objects and what they record stay in the harness.
+* **Call records**, submission's side -> harness, never answered: ``{"rec": kit_id, "args":
+  [...], "kwargs": {...}}``, sent by the stand-in of a scripted callable without a gate each
+  time it is called. Its steps are inputs, so the stand-in holds them and answers at once; the
+  harness records the call. A submission that leaves a record out has, as far as anything it
+  can gain, not made that call.
 
 Any frame from the harness may carry ``"sync": [[kit_id, now], ...]``: the current time of fake
 clocks the submission holds a copy of (a clock is an input, so its copy may live next to the
@@ -40,6 +45,7 @@ TEXT_LIMIT = 300
 #: kind can be called back.
 REVERSE_METHODS: dict[str, frozenset[str]] = {
     "call": frozenset({"__call__"}),
+    "script": frozenset(),  # calls arrive as one-way records
     "sleep": frozenset({"__call__"}),
     "key": frozenset({"__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__hash__"}),
     "clock": frozenset(),

@@ -37,6 +37,8 @@ class Bridge:
     def __init__(self, subject: Subject) -> None:
         self.subject = subject
         self._methods: set[tuple[int, int, str]] = set()
+        #: Classes and functions read from the module, per generation: one round trip each.
+        self.module_attrs: dict[tuple[int, str], Any] = {}
         self._exc_classes: dict[tuple[int, int], type[BaseException]] = {}
         self.kit = KitLink(subject.send, self.decode, self.encode)
         subject.on_reverse = self.kit.serve
@@ -364,7 +366,14 @@ class FollowingProxy(HandleProxy):
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__") and name not in _REMOTE_DUNDERS:
             raise AttributeError(name)
-        return self._bridge.getattr(self._current(), name)
+        bridge = self._bridge
+        key = (bridge.subject.generation, name)
+        if key in bridge.module_attrs and bridge.subject.run is not None:
+            return bridge.module_attrs[key]
+        value = bridge.getattr(self._current(), name)
+        if isinstance(value, RemoteObject | type):  # a class, function or exception class
+            bridge.module_attrs[(bridge.subject.generation, name)] = value
+        return value
 
     def __repr__(self) -> str:
         return "<submission module>"

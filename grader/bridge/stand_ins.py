@@ -11,11 +11,14 @@ copy changes nothing the harness observes.
 from __future__ import annotations
 
 import builtins
+import threading
 from collections.abc import Callable
 from typing import Any
 
 #: Sends a reverse call ``(kit_id, method, args, kwargs)`` and returns its result.
 Reverse = Callable[[int, str, tuple[Any, ...], dict[str, Any]], Any]
+#: Sends a one-way call record ``(kit_id, args, kwargs)``.
+Report = Callable[[int, tuple[Any, ...], dict[str, Any]], None]
 
 
 class KitStandIn:
@@ -35,6 +38,33 @@ class KitCallable(KitStandIn):
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self._reverse(self._kit_id, "__call__", args, kwargs)
+
+    def __repr__(self) -> str:
+        return f"<kit callable {self.__name__}>"
+
+
+class KitScript(KitStandIn):
+    """A scripted callable without a gate: replays its steps (inputs) and reports each call to
+    the harness, which keeps the call log."""
+
+    def __init__(
+        self, kit_id: int, report: Report, name: str, doc: str | None, steps: list[Any]
+    ) -> None:
+        self._kit_id, self._report, self._steps = kit_id, report, steps
+        self._lock = threading.Lock()
+        self._count = 0
+        self.__name__ = self.__qualname__ = name
+        self.__doc__ = doc
+        self.__module__ = "grader_kit"
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:  # the harness gets the records in the order the steps were given
+            step = self._steps[min(self._count, len(self._steps) - 1)]
+            self._count += 1
+            self._report(self._kit_id, args, kwargs)
+        if step[0] == "raise":
+            raise step[1](step[2])
+        return step[1]
 
     def __repr__(self) -> str:
         return f"<kit callable {self.__name__}>"

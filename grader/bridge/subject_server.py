@@ -203,6 +203,15 @@ class Server:
                 wire.text(data.get("n", "kit"), 100),
                 wire.text(doc) if doc is not None else None,
             )
+        elif kind == "script":
+            doc = data.get("doc")
+            obj = stand_ins.KitScript(
+                kit_id,
+                self.report,
+                wire.text(data.get("n", "kit"), 100),
+                wire.text(doc) if doc is not None else None,
+                [self._step(step) for step in _list(data.get("steps"))],
+            )
         elif kind == "sleep":
             clock = self.decode(data.get("clock"))
             if not isinstance(clock, stand_ins.KitClock):
@@ -227,6 +236,29 @@ class Server:
             raise wire.WireError("unknown kit object kind")
         self.kit[kit_id] = obj
         return obj
+
+    def _step(self, step: Any) -> tuple[Any, ...]:
+        """A script step from its description: what to return, or what to raise."""
+        if type(step) is list and len(step) == 2 and step[0] == "return":
+            return ("return", self.decode(step[1]))
+        if type(step) is list and len(step) == 3 and step[0] == "raise":
+            return ("raise", self._exception_class(step[1]), wire.text(step[2]))
+        raise wire.WireError("bad script step")
+
+    def _exception_class(self, raised: Any) -> type[BaseException]:
+        """A kit exception class (by description) or a builtin one (by name)."""
+        if type(raised) is dict:
+            cls = self.decode(raised)
+            if isinstance(cls, type) and issubclass(cls, BaseException):
+                return cls
+            raise wire.WireError("not an exception class")
+        return stand_ins.builtin_exception(str(raised))
+
+    def report(self, kit_id: int, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        """Tell the harness of a call a scripted callable answered itself."""
+        self.mailbox.send(
+            {"rec": kit_id, "args": self.encode(list(args)), "kwargs": self.encode(kwargs)}
+        )
 
     def _sync(self, times: Any) -> None:
         """Copy the harness's clock times into the clock stand-ins."""
@@ -258,13 +290,7 @@ class Server:
             raise SystemExit(0) from None  # the harness is gone: nothing left to answer
         if "ok" in reply:
             return self.decode(reply["ok"])
-        raised = reply.get("raise")
-        message = wire.text(reply.get("msg", ""))
-        if type(raised) is dict:
-            cls = self.decode(raised)
-            if isinstance(cls, type) and issubclass(cls, BaseException):
-                raise cls(message)
-        raise stand_ins.builtin_exception(str(raised))(message)
+        raise self._exception_class(reply.get("raise"))(wire.text(reply.get("msg", "")))
 
     # -- requests ------------------------------------------------------------------
 
@@ -309,6 +335,13 @@ class Server:
                         "bridge_error": f"result cannot be sent: {exc}"[: protocol.TEXT_LIMIT],
                     }
                 )
+
+
+def _list(value: Any) -> list[Any]:
+    """``value`` if it is a non-empty list."""
+    if type(value) is not list or not value:
+        raise wire.WireError("expected a non-empty list")
+    return value
 
 
 def describe_import_error(exc: BaseException, module: str) -> dict[str, Any]:

@@ -84,7 +84,14 @@ def _encode_items(items: list[Any] | tuple[Any, ...], ref: Callable[[Any], Any],
     if depth > MAX_DEPTH:
         raise WireError("value nests too deeply")
     scalars = _PLAIN_SCALARS
-    return [v if type(v) in scalars else encode(v, ref, depth) for v in items]
+    return [
+        v
+        if type(v) in scalars
+        # A list of scalars (one argument list of a batch) encodes as itself.
+        or (type(v) is list and all(type(x) in scalars for x in v))
+        else encode(v, ref, depth)
+        for v in items
+    ]
 
 
 def decode(data: Any, resolve: Callable[[dict[str, Any]], Any], depth: int = 0) -> Any:
@@ -124,7 +131,14 @@ def _decode_items(items: list[Any], resolve: Callable[[dict[str, Any]], Any], de
     if depth > MAX_DEPTH:
         raise WireError("value nests too deeply")
     scalars = _PLAIN_SCALARS
-    return [v if type(v) in scalars else decode(v, resolve, depth) for v in items]
+    return [
+        v
+        if type(v) in scalars
+        # A list of scalars decodes as itself (the parser made it, of exact builtin types).
+        or (type(v) is list and all(type(x) in scalars for x in v))
+        else decode(v, resolve, depth)
+        for v in items
+    ]
 
 
 def _str(value: Any) -> str:

@@ -64,39 +64,16 @@ class _Session:
             bridge.subject.end_test()
 
 
-class _Reference:
-    """The reference solution in a sandbox of its own, started when a test first asks for it
-    (complexity tests compare the submission's cost with it, measured the same way)."""
+class _Boot:
+    """Starts a subject in a background thread, so its sandbox boots while other work goes on.
 
-    def __init__(self, spec: dict[str, Any], start_job: Callable[[SandboxJob], Any]) -> None:
-        self.spec, self.start_job = spec, start_job
-        self.bridge: Bridge | None = None
+    A process sandbox dies with the *thread* that forked it (bubblewrap's --die-with-parent),
+    so the thread lasts until :meth:`release`, after the subject is closed.
+    """
 
-    def module(self, side: BridgeSide, begin: Callable[[], None]) -> Any:
-        """The reference module's proxy."""
-        if self.bridge is None:
-            source = (Path(self.spec["reference_dir"]) / f"{self.spec['module']}.py").read_bytes()
-            job = subject_job(self.spec["module"], source, limits_from(self.spec))
-            subject = Subject(lambda: self.start_job(job), import_timeout=30.0)
-            ON_ORPHANED.append(subject.close)
-            self.bridge = Bridge(subject)
-            side.bridges.append(self.bridge)
-            begin()  # the test in progress gives it its deadline too
-        return FollowingProxy(self.bridge)
-
-    def close(self) -> None:
-        if self.bridge is not None:
-            self.bridge.subject.close()
-
-
-class _Start:
-    """Starts the subject in the background, so the sandbox boots while pytest loads and
-    collects; ``wait`` reports how it went, as the events the supervisor reads."""
-
-    def __init__(self, subject: Subject, sink: Callable[[dict[str, Any]], None], name: str) -> None:
-        self.subject, self.sink, self.name = subject, sink, name
+    def __init__(self, subject: Subject) -> None:
+        self.subject = subject
         self.failure: BaseException | None = None
-        self.ok = False
         self._started = threading.Event()
         self._release = threading.Event()
         self._thread = threading.Thread(target=self._run, name="subject-start", daemon=True)
@@ -109,8 +86,6 @@ class _Start:
             self.failure = exc
         finally:
             self._started.set()
-        # A process sandbox dies with the *thread* that forked it (bubblewrap's
-        # --die-with-parent), so this thread must last as long as the run.
         self._release.wait()
 
     def settle(self) -> None:
@@ -122,9 +97,59 @@ class _Start:
         self._release.set()
         self._thread.join(timeout=5)
 
+
+class _Reference:
+    """The reference solution in a sandbox of its own (complexity tests compare the
+    submission's cost with it, measured the same way). It boots in the background as soon as
+    collection shows a test that asks for it."""
+
+    def __init__(self, spec: dict[str, Any], start_job: Callable[[SandboxJob], Any]) -> None:
+        self.spec, self.start_job = spec, start_job
+        self.bridge: Bridge | None = None
+        self.boot: _Boot | None = None
+
+    def prepare(self) -> None:
+        """Start booting the reference's sandbox (once)."""
+        if self.boot is not None:
+            return
+        source = (Path(self.spec["reference_dir"]) / f"{self.spec['module']}.py").read_bytes()
+        job = subject_job(self.spec["module"], source, limits_from(self.spec))
+        subject = Subject(lambda: self.start_job(job), import_timeout=30.0)
+        ON_ORPHANED.append(subject.close)
+        self.boot = _Boot(subject)
+
+    def module(self, side: BridgeSide, begin: Callable[[], None]) -> Any:
+        """The reference module's proxy."""
+        if self.bridge is None:
+            self.prepare()
+            assert self.boot is not None
+            self.boot.settle()
+            if self.boot.failure is not None:
+                raise RuntimeError(f"the reference solution did not start: {self.boot.failure}")
+            self.bridge = Bridge(self.boot.subject)
+            side.bridges.append(self.bridge)
+            begin()  # the test in progress gives it its deadline too
+        return FollowingProxy(self.bridge)
+
+    def close(self) -> None:
+        if self.boot is not None:
+            self.boot.settle()
+            self.boot.subject.close()
+            self.boot.release()
+
+
+class _Start(_Boot):
+    """Boots the submission while pytest loads and collects; ``wait`` reports how it went, as
+    the events the supervisor reads."""
+
+    def __init__(self, subject: Subject, sink: Callable[[dict[str, Any]], None], name: str) -> None:
+        self.sink, self.name = sink, name
+        self.ok = False
+        super().__init__(subject)
+
     def wait(self) -> bool:
         """Block until the subject is up, report how it went; ``True`` if the suite can run."""
-        self._started.wait()
+        self.settle()
         exc = self.failure
         if isinstance(exc, ImportFailed):
             line = exc.info.get("line")
@@ -181,6 +206,7 @@ def run_isolated(
             subject=lambda: FollowingProxy(bridge),
             kit=lambda: Kit(side),
             reference=lambda: reference.module(side, session.begin_test),
+            prepare_reference=reference.prepare,
             sink=sink,
             session=session,
             ready=start.wait,

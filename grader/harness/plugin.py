@@ -71,9 +71,11 @@ class HarnessPlugin:
         session: TestSession | None = None,
         ready: Callable[[], bool] | None = None,
         reference: Callable[[], Any] | None = None,
+        prepare_reference: Callable[[], None] | None = None,
     ) -> None:
         self._session = session
         self._make_reference = reference
+        self._prepare_reference = prepare_reference
         self._ready = ready
         self._make_subject = subject
         self._make_kit = kit
@@ -122,6 +124,10 @@ class HarnessPlugin:
                 }
             )
         self._sink({"event": "collected", "tests": tests})
+        if self._prepare_reference is not None and any(
+            "reference" in getattr(item, "fixturenames", ()) for item in items
+        ):
+            self._prepare_reference()  # boots while the submission's start is awaited
         if self._ready is not None and not self._ready():
             items.clear()  # the submission is not there to test: run nothing
 

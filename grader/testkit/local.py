@@ -114,7 +114,7 @@ class Script:
     ) -> None:
         if not steps:
             raise ValueError("a script needs at least one step")
-        self._steps = [self._check_step(step) for step in steps]
+        self.steps = [self._check_step(step) for step in steps]
         self._calls: list[list[Any]] = []
         self._lock = threading.Lock()
         self.gate = gate
@@ -137,9 +137,9 @@ class Script:
     def record(self, args: Sequence[Any], kwargs: dict[str, Any]) -> tuple[Any, ...]:
         """Record one call and return the step it gets (the call is not carried out)."""
         with self._lock:
-            index = min(len(self._calls), len(self._steps) - 1)
+            index = min(len(self._calls), len(self.steps) - 1)
             self._calls.append([list(args), dict(kwargs)])
-            return self._steps[index]
+            return self.steps[index]
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         step = self.record(args, kwargs)

@@ -86,8 +86,11 @@ kept = []
 def keep(fn):
     kept.append(fn)
 
-def call_kept():
-    return kept[-1]()
+def call_kept(*args):
+    return kept[-1](*args)
+
+def call_index(i, *args):
+    return kept[i](*args)
 
 def show(value):
     return repr(value) + repr(getattr(value, "__dict__", None))
@@ -351,12 +354,18 @@ def test_kit_objects_of_a_finished_test_are_refused(bridge: Bridge) -> None:
     script = kit.returns(1)
     sub = module(bridge)
     assert sub.call_with(kit.returns(script)) is script  # a kit object comes back as itself
+    sleep = kit.sleeper(kit.clock())
     sub.keep(script)
     assert sub.call_kept() == 1
+    sub.keep(sleep)
+    sub.call_kept(1.0)
     bridge.kit.end_test()
+    # A reverse call of a finished test's object is refused there; a stale call record is
+    # dropped: neither reaches the objects.
     with pytest.raises(RuntimeError, match="no such kit object"):
-        sub.call_kept()
-    assert script.call_count() == 1
+        sub.call_kept(2.0)
+    assert sub.call_index(0) == 1  # the script's stand-in, kept from before
+    assert script.call_count() == 1 and sleep.calls() == [1.0]
 
 
 def test_requests_name_their_fields_exactly() -> None:
