@@ -98,17 +98,18 @@ class Services:
             now = time.monotonic()
             if self._sandbox_check and now - self._sandbox_check[0] < SANDBOX_CHECK_TTL:
                 return self._sandbox_check[1], self._sandbox_check[2]
-            ok, text = _check_sandbox(self.settings.sandbox)
+            ok, text = _check_sandbox(self.settings)
             self._sandbox_check = (now, ok, text)
             return ok, text
 
 
-def _check_sandbox(choice: SandboxChoice) -> tuple[bool, str]:
-    """Try to set the sandbox up, as a grading would."""
+def _check_sandbox(settings: Settings) -> tuple[bool, str]:
+    """Try to set the configured sandbox up, as a grading would."""
+    choice = settings.sandbox
     if choice is SandboxChoice.NONE:
         return True, "ok (none: direct mode, unsandboxed)"
     try:
-        runner, _warning = make_runner(choice)
+        runner, _warning = make_runner(choice, settings.sandbox_image, settings.sandbox_runtime)
     except GraderError as exc:
         return False, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return True, f"ok ({getattr(runner, 'backend', None) or choice.value})"
@@ -122,7 +123,9 @@ def build_services(settings: Settings) -> Services:
     engine = open_database(settings.database_url)
     sessions = make_sessions(engine)
     catalogue = Catalogue(settings.exercises_dir)
-    runner, warning = make_runner(settings.sandbox)
+    runner, warning = make_runner(
+        settings.sandbox, settings.sandbox_image, settings.sandbox_runtime
+    )
     queue = LocalQueue()
     metrics, notifier = Metrics(), Notifier()
     job = GradingJob(sessions, catalogue, runner, metrics, notifier)

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from grader.errors import ExerciseNotFound, GraderError
 from grader.exercise import Exercise
-
-#: Environment variable naming a directory of exercises to use instead of the shipped ones.
-EXERCISES_ENV = "GRADER_EXERCISES_DIR"
 
 
 def default_exercises_dir() -> Path:
@@ -20,11 +16,14 @@ def default_exercises_dir() -> Path:
 
 
 class Catalogue:
-    """Exercises found in one directory, one sub-folder each, loaded lazily and validated."""
+    """Exercises found in one directory, one sub-folder each, loaded lazily and validated.
+
+    ``root`` is the configured directory (``GraderSettings.exercises_dir``, resolved by the
+    command line or the service); ``None`` means the shipped exercises.
+    """
 
     def __init__(self, root: Path | None = None) -> None:
-        env = os.environ.get(EXERCISES_ENV)
-        self.root = (root or (Path(env) if env else default_exercises_dir())).resolve()
+        self.root = (root or default_exercises_dir()).resolve()
         if not self.root.is_dir():
             raise GraderError(f"exercise directory not found: {self.root}")
         self._cache: dict[str, Exercise] = {}

@@ -9,8 +9,9 @@ from pathlib import Path
 
 from grader import __version__
 from grader.exercise import Exercise
+from grader.harness.collection import collect_suite
 from grader.harness.runner import SuiteOutcome, SuiteRunner
-from grader.harness.supervisor import DirectRunner, collect_suite
+from grader.harness.supervisor import DirectRunner
 from grader.report import Report, RunStatus, TestResult, TestStatus
 from grader.scoring import TestRecord, score_tests
 from grader.submission import Submission

@@ -2,37 +2,38 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from grader.errors import SandboxUnavailable
 from grader.harness.runner import SuiteRunner
 from grader.harness.supervisor import ChildRunner
+from grader.settings import SandboxChoice
 from sandbox import SandboxError, select_backend
 
-
-class SandboxChoice(StrEnum):
-    """Where the submission runs while the hidden suite is graded."""
-
-    AUTO = "auto"
-    DOCKER = "docker"
-    PROCESS = "process"
-    NONE = "none"
+__all__ = ["SandboxChoice", "make_runner"]
 
 
-def make_runner(choice: SandboxChoice, image: str | None = None) -> tuple[SuiteRunner, str | None]:
+def make_runner(
+    choice: SandboxChoice, image: str | None = None, runtime: str | None = None
+) -> tuple[SuiteRunner, str | None]:
     """A runner for ``choice``, and a warning the user must see, if any.
 
-    ``auto`` picks Docker when the daemon and the runner image are there, else the process
-    sandbox with a warning. A forced backend that cannot run raises ``SandboxUnavailable``.
+    ``choice`` is already resolved from the settings and flags; ``image`` and ``runtime`` are
+    the configured runner image and OCI runtime (``None``: the sandbox's defaults). ``auto``
+    picks Docker when the daemon and the runner image are there, else the process sandbox
+    with a warning. A forced backend that cannot run raises ``SandboxUnavailable``.
     """
     if choice is SandboxChoice.NONE:
         return ChildRunner(), "direct mode: the submission runs unsandboxed, next to the tests"
     try:
-        backend, warning = select_backend(
-            None if choice is SandboxChoice.AUTO else choice.value, image=image
-        )
+        backend, warning = select_backend(choice.value, image=image, runtime=runtime)
     except SandboxError as exc:
         raise SandboxUnavailable(str(exc)) from exc
     name = backend.name
+    # The image the backend resolved (Docker only), so the harness child uses the same one.
+    resolved_image: str | None = getattr(backend, "image", None)
     backend.close()
-    return ChildRunner(backend=name, image=image), warning
+    return (
+        ChildRunner(
+            backend=name, image=resolved_image, runtime=runtime if name == "docker" else None
+        ),
+        warning,
+    )

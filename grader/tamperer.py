@@ -25,6 +25,7 @@ def _grader_tamper() -> None:
     import threading
     import time
 
+    real_clock = time.perf_counter  # the walker paces itself by real time
     ticks = [0.0]
 
     def fake_time() -> float:
@@ -57,13 +58,16 @@ def _grader_tamper() -> None:
 
     def walk() -> None:
         while True:
+            began = real_clock()
             try:
                 for obj in gc.get_objects():
                     if grader_owned(obj):
                         rewrite(obj)
             except Exception:
                 pass
-            time.sleep(0.001)
+            # Rest five times as long as a walk took: a tamperer that hogged the CPU would
+            # only make the submission look slower, which proves nothing.
+            time.sleep(max(0.01, 5 * (real_clock() - began)))
 
     def wrap(owner: object, name: str) -> None:
         original = getattr(owner, name, None)

@@ -12,11 +12,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.exercise import Exercise
+from grader.errors import ExerciseInvalid
+from grader.exercise import Exercise, Mutant
 from grader.grading import grade, suite_tests
 from grader.harness.runner import SuiteRunner
 from grader.harness.supervisor import DirectRunner, child_env
-from grader.report import Report, RunStatus
+from grader.report import Report, RunStatus, TestStatus
 from grader.submission import from_path
 
 MIN_MUTANTS = 8
@@ -78,13 +79,18 @@ def _grade_check(
     expected: str,
     accept: Callable[[float, float, RunStatus], bool],
     direct: SuiteRunner | None = None,
+    name_killer: bool = False,
 ) -> Check:
     """Grade one module and judge the result; with ``direct``, also demand the same score
-    and status from direct mode (the two modes must agree)."""
+    and status from direct mode (the two modes must agree). With ``name_killer`` (a mutant),
+    the result names the first hidden test, in suite order, that did not pass."""
     report = grade(exercise, from_path(path, path.name), runner)
     result = f"{report.score:g}/{report.max_score:g} {report.status.value}"
     if report.status is RunStatus.ERROR:
         result += f" ({report.message})"
+    if name_killer:
+        killer = next((t.name for t in report.tests if t.status is not TestStatus.PASSED), None)
+        result += f"; killed by {killer}" if killer else "; survived every test"
     ok = accept(report.score, report.max_score, report.status)
     if direct is not None:
         agree, note = _modes_agree(exercise, path, runner, direct, report)
@@ -150,13 +156,18 @@ def validate_exercise(
     add(Check(exercise.slug, "layout", "complete", "; ".join(problems) or "complete", not problems))
     count = len(suite_tests(exercise))
     add(Check(exercise.slug, "hidden tests", f">= {min_tests}", str(count), count >= min_tests))
-    mutants = exercise.mutants()
+    try:
+        mutants = exercise.mutants()
+    except ExerciseInvalid as exc:  # also a layout problem, so validation stops below
+        mutants, count_result = [], str(exc)
+    else:
+        count_result = str(len(mutants))
     add(
         Check(
             exercise.slug,
             "mutants",
             f">= {min_mutants}",
-            str(len(mutants)),
+            count_result,
             len(mutants) >= min_mutants,
         )
     )
@@ -167,32 +178,35 @@ def validate_exercise(
     ok, summary = run_visible_tests(exercise, exercise.stub_path)
     add(Check(exercise.slug, "visible tests on stub", "fail", summary, not ok))
 
-    staged = _stage_mutants(exercise, tamper)
-    direct = DirectRunner() if compare_direct and not tamper else None
     label = " (tampered)" if tamper else ""
+    sources, broken = _mutant_sources(mutants)
+    staged = _stage_mutants(exercise, tamper, sources)
+    direct = DirectRunner() if compare_direct and not tamper else None
     reference = staged / "reference" / exercise.meta.module
-    Job = tuple[str, Path, str, Callable[[float, float, RunStatus], bool], SuiteRunner | None]
-    jobs: list[Job] = [
-        (f"reference run {i + 1}/{runs}{label}", reference, "100%", _full_marks, None)
+    Job = tuple[str, Path, str, Callable[[float, float, RunStatus], bool], SuiteRunner | None, bool]
+    jobs: list[Job | Check] = [
+        (f"reference run {i + 1}/{runs}{label}", reference, "100%", _full_marks, None, False)
         for i in range(runs)
     ]
     if not tamper:
-        jobs.append(("stub", exercise.stub_path, "0, no error", _zero_no_error, direct))
-    jobs += [
-        (
-            f"mutant {m.name}{label}",
-            staged / m.name / exercise.meta.module,
-            "< 100%",
-            _below_max,
-            direct,
-        )
-        for m in mutants
-    ]
+        jobs.append(("stub", exercise.stub_path, "0, no error", _zero_no_error, direct, False))
+    for m in mutants:
+        subject = f"mutant {m.name}{label}"
+        if m.name in broken:  # its edits no longer apply: a failed check, nothing to grade
+            jobs.append(Check(exercise.slug, subject, "< 100%", broken[m.name], False))
+            continue
+        path = staged / m.name / exercise.meta.module
+        jobs.append((subject, path, "< 100%", _below_max, direct, True))
     try:
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(_grade_check, exercise, runner_factory(), *job) for job in jobs]
+            futures = [
+                job
+                if isinstance(job, Check)
+                else pool.submit(_grade_check, exercise, runner_factory(), *job)
+                for job in jobs
+            ]
             for future in futures:
-                add(future.result())
+                add(future if isinstance(future, Check) else future.result())
     finally:
         shutil.rmtree(staged, ignore_errors=True)
     return result
@@ -213,15 +227,31 @@ def _below_max(score: float, max_score: float, status: RunStatus) -> bool:
     return score < max_score
 
 
-def _stage_mutants(exercise: Exercise, tamper: bool = False) -> Path:
-    """Copy the reference and each mutant under the module's real file name, one folder each,
-    with the tamperer appended when ``tamper``."""
-    root = Path(tempfile.mkdtemp(prefix="grader-mutants-"))
-    sources = {"reference": exercise.reference_path}
-    sources.update({mutant.name: mutant.path for mutant in exercise.mutants()})
+def _mutant_sources(mutants: list[Mutant]) -> tuple[dict[str, str], dict[str, str]]:
+    """The module text of each mutant whose edits apply, by name; and, by name, why each
+    other mutant cannot be built."""
+    sources: dict[str, str] = {}
+    broken: dict[str, str] = {}
+    for mutant in mutants:
+        try:
+            sources[mutant.name] = mutant.source()
+        except ExerciseInvalid as exc:
+            broken[mutant.name] = str(exc)
+    return sources, broken
+
+
+def _stage_mutants(
+    exercise: Exercise, tamper: bool = False, sources: dict[str, str] | None = None
+) -> Path:
+    """Write the reference and each mutant (``sources``: module text by mutant name; by
+    default every mutant, ``ExerciseInvalid`` if one cannot be built) under the module's real
+    file name, one folder each, with the tamperer appended when ``tamper``."""
+    if sources is None:
+        sources = {mutant.name: mutant.source() for mutant in exercise.mutants()}
+    texts = {"reference": exercise.reference_path.read_text(encoding="utf-8"), **sources}
     suffix = "\n\n" + TAMPERER.read_text(encoding="utf-8") if tamper else ""
-    for name, path in sources.items():
+    root = Path(tempfile.mkdtemp(prefix="grader-mutants-"))
+    for name, text in texts.items():
         (root / name).mkdir()
-        text = path.read_text(encoding="utf-8") + suffix
-        (root / name / exercise.meta.module).write_text(text, encoding="utf-8")
+        (root / name / exercise.meta.module).write_text(text + suffix, encoding="utf-8")
     return root

@@ -13,8 +13,9 @@ Backends:
   when available; check ``security_boundary``.
 * :class:`FakeSandbox`: Python callables, for tests of the layers above.
 
-:func:`select_backend` picks one (``GRADER_SANDBOX=docker|process`` forces it)
-and returns ``(backend, warning)``; callers must print the warning.
+:func:`select_backend` picks one (``prefer="docker"|"process"`` forces it)
+and returns ``(backend, warning)``; callers must print the warning. The
+package reads no environment variable: callers pass every choice in.
 """
 
 from typing import TYPE_CHECKING, Any

@@ -18,8 +18,9 @@ import weakref
 from types import TracebackType
 from typing import Self
 
-from sandbox.channel import OutputBuffer
-from sandbox.errors import SandboxError, SandboxTimeout
+from sandbox.bootstrap import encode_files
+from sandbox.channel import OutputBuffer, ReadyGate
+from sandbox.errors import SandboxError, SandboxStartError, SandboxTimeout
 from sandbox.models import SandboxJob, SandboxResult
 
 # How long kill() waits for the backend to confirm the program is gone.
@@ -60,8 +61,9 @@ class SandboxRun(abc.ABC):
         """Start the program; on failure clean up and raise a SandboxError."""
 
     @abc.abstractmethod
-    def _write_stdin(self, data: bytes) -> None:
-        """Write all of ``data`` to the program's stdin; raise ChannelClosed if gone."""
+    def _write_stdin(self, data: bytes, timeout: float | None = None) -> None:
+        """Write all of ``data`` to the program's stdin; raise ChannelClosed if gone, and
+        SandboxTimeout if it is not all written within ``timeout`` seconds."""
 
     @abc.abstractmethod
     def _shut_stdin(self) -> None:
@@ -78,6 +80,28 @@ class SandboxRun(abc.ABC):
         """Called on every watchdog tick while running (e.g. CPU sampling)."""
 
     # -- used by backends ------------------------------------------------------
+
+    def _boot(self, gate: ReadyGate) -> None:
+        """Hand the job's files to the trusted bootstrap and wait for its READY marker.
+
+        On failure the run is killed and :class:`~sandbox.errors.SandboxStartError` says how
+        the bootstrap ended and what it printed.
+        """
+        try:
+            # If the bootstrap died, the write fails; its stderr is reported below.
+            with contextlib.suppress(SandboxError):
+                self._write_stdin(encode_files(self.job.files))
+            gate.ready.wait(self.job.limits.wall_timeout + 30)
+            if not gate.ok:
+                result = self.kill()
+                detail = (result.stderr or result.stdout).decode(errors="replace").strip()
+                raise SandboxStartError(
+                    f"sandbox bootstrap failed ({result.describe()}): {detail[-500:]}",
+                    fix="run: grader doctor",
+                )
+        except BaseException:
+            self.kill()
+            raise
 
     def _begin(self) -> None:
         """Start the wall clock and the watchdog that enforces it."""
@@ -136,13 +160,15 @@ class SandboxRun(abc.ABC):
         """True once the program has ended and the backend has cleaned up."""
         return self._done.is_set()
 
-    def send(self, data: bytes) -> None:
-        """Write ``data`` to the program's stdin (blocks while the pipe is full).
+    def send(self, data: bytes, timeout: float | None = None) -> None:
+        """Write ``data`` to the program's stdin (waits while the pipe is full).
 
         Raises :class:`~sandbox.errors.ChannelClosed` if the program's stdin is
-        closed or the program has ended.
+        closed or the program has ended, and :class:`~sandbox.errors.SandboxTimeout`
+        if a program that does not read its stdin kept the data from being written
+        within ``timeout`` seconds (part of it may have been written: kill the run).
         """
-        self._write_stdin(bytes(data))
+        self._write_stdin(bytes(data), timeout)
 
     def recv(self, n: int = 65536, timeout: float | None = None) -> bytes:
         """Return up to ``n`` bytes the program wrote to stdout.

@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
+import select
 import threading
 import time
 from collections.abc import Callable
 
 from sandbox.errors import SandboxTimeout
+
+
+def write_within(write: Callable[[memoryview], int], fd: int, data: bytes, timeout: float) -> None:
+    """Write all of ``data`` with a non-blocking ``write``, waiting for ``fd`` to become
+    writable, for at most ``timeout`` seconds in all; SandboxTimeout past that."""
+    deadline = time.monotonic() + timeout
+    view = memoryview(data)
+    while view:
+        try:
+            view = view[write(view) :]
+            continue
+        except BlockingIOError:
+            pass
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise SandboxTimeout(f"the program did not read its input within {timeout:g} s")
+        select.select([], [fd], [], left)
 
 
 class OutputBuffer:
@@ -42,6 +60,8 @@ class OutputBuffer:
         """Append bytes from the program (reader thread side)."""
         overflow = False
         with self._cond:
+            if self.truncated:
+                return  # past the cap nothing more is taken: the stream would be spliced
             room = self._cap - (self._accepted if self._lifetime else len(self._data))
             if len(data) > room:
                 data = data[: max(room, 0)]

@@ -20,11 +20,11 @@ import docker.errors
 from docker.types import LogConfig, Ulimit
 
 from sandbox.base import SandboxRun, TrackingBackend, close_at_exit
-from sandbox.bootstrap import BOOTSTRAP, READY, encode_files
+from sandbox.bootstrap import READY, bootstrap_command
 from sandbox.cgroup import read_cpu_counter
 from sandbox.docker_channel import AttachChannel, raw_socket
 from sandbox.docker_errors import translate_docker_error
-from sandbox.errors import RuntimeMissing, SandboxError, SandboxStartError
+from sandbox.errors import RuntimeMissing
 from sandbox.image import default_image, default_runtime
 from sandbox.limits import SandboxLimits
 from sandbox.models import SANDBOX_PATH, WORKDIR, SandboxJob, split_status
@@ -93,7 +93,7 @@ class DockerRun(SandboxRun):
         try:
             created = self._api.create_container(
                 backend.image,
-                entrypoint=["python3", "-I", "-S", "-c", BOOTSTRAP],
+                entrypoint=bootstrap_command(()),
                 command=list(job.argv),
                 user=backend.user,
                 working_dir=WORKDIR,
@@ -125,21 +125,7 @@ class DockerRun(SandboxRun):
         self._begin()
         self._monitor = threading.Thread(target=self._watch_exit, name="sandbox-exit", daemon=True)
         self._monitor.start()
-        try:
-            # If the bootstrap died, the send fails; its stderr is reported below.
-            with contextlib.suppress(SandboxError):
-                self._channel.send(encode_files(job.files))
-            self._channel.gate.ready.wait(job.limits.wall_timeout + 30)
-            if not self._channel.gate.ok:
-                result = self.kill()
-                detail = (result.stderr or result.stdout).decode(errors="replace").strip()
-                raise SandboxStartError(
-                    f"sandbox bootstrap failed ({result.describe()}): {detail[-500:]}",
-                    fix="run: grader doctor",
-                )
-        except BaseException:
-            self.kill()
-            raise
+        self._boot(self._channel.gate)
 
     def _abort(self) -> None:
         """Clean up a launch that failed before the program started."""
@@ -189,9 +175,9 @@ class DockerRun(SandboxRun):
             except Exception:
                 continue  # e.g. "removal already in progress"
 
-    def _write_stdin(self, data: bytes) -> None:
+    def _write_stdin(self, data: bytes, timeout: float | None = None) -> None:
         assert self._channel is not None
-        self._channel.send(data)
+        self._channel.send(data, timeout)
 
     def _shut_stdin(self) -> None:
         if self._channel is not None:
@@ -245,10 +231,9 @@ class DockerSandbox(TrackingBackend):
     behind by crashed earlier runs.
 
     Args:
-        image: Runner image tag (default ``$GRADER_SANDBOX_IMAGE`` or
-            ``hidden-grader-runner:1``); it is never pulled.
-        runtime: OCI runtime name such as ``"runsc"`` (default
-            ``$GRADER_SANDBOX_RUNTIME``, else the daemon's default).
+        image: Runner image tag (default ``hidden-grader-runner:1``); it is
+            never pulled.
+        runtime: OCI runtime name such as ``"runsc"`` (default: the daemon's).
         user: ``uid:gid`` the program runs as; must not be root.
         api: A ``docker.APIClient`` to use instead of one from the environment.
     """

@@ -16,8 +16,8 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from sandbox.channel import OutputBuffer, ReadyGate
-from sandbox.errors import ChannelClosed
+from sandbox.channel import OutputBuffer, ReadyGate, write_within
+from sandbox.errors import ChannelClosed, SandboxTimeout
 
 STDOUT, STDERR = 1, 2
 _HEADER = struct.Struct(">BxxxL")
@@ -114,13 +114,24 @@ class AttachChannel:
             self._stdout.close()
             self._stderr.close()
 
-    def send(self, data: bytes) -> None:
-        """Write to the program's stdin; ChannelClosed if it is gone or closed."""
+    def send(self, data: bytes, timeout: float | None = None) -> None:
+        """Write to the program's stdin; ChannelClosed if it is gone or closed,
+        SandboxTimeout if it could not all be written within ``timeout`` seconds."""
         with self._send_lock:
             if self._write_closed:
                 raise ChannelClosed("stdin is closed")
             try:
-                self._sock.sendall(data)
+                if timeout is None:
+                    self._sock.sendall(data)
+                else:
+                    write_within(
+                        lambda view: self._sock.send(view, socket.MSG_DONTWAIT),
+                        self._sock.fileno(),
+                        data,
+                        timeout,
+                    )
+            except SandboxTimeout:
+                raise
             except OSError as exc:
                 raise ChannelClosed(f"program's stdin is gone: {exc}") from exc
 

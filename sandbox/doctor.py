@@ -112,7 +112,9 @@ def _docker_checks(image: str, runtime: str | None) -> list[Check]:
 
 
 def run_checks(image: str | None = None, runtime: str | None = None) -> list[Check]:
-    """Run every check; never raises for an environment problem.
+    """Run every check for ``image`` and ``runtime`` (``None``: the sandbox's defaults, as
+    :class:`~sandbox.docker_backend.DockerSandbox` uses them); never raises for an
+    environment problem.
 
     Docker checks are required; the bubblewrap check is required only when
     Docker is not usable (it is the fallback's isolation).

@@ -138,7 +138,7 @@ class FakeRun(SandboxRun):
             code = 1
         self._finish(exit_code=code, signal=sig, memory_killed=oom, cpu_time=self.cpu_usage())
 
-    def _write_stdin(self, data: bytes) -> None:
+    def _write_stdin(self, data: bytes, timeout: float | None = None) -> None:
         if self._stdin.closed or self.done:
             raise ChannelClosed("stdin is closed")
         self._stdin.feed(data)

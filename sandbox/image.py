@@ -23,13 +23,13 @@ OFFLINE_SCRIPT = RECIPE_DIR / "build-offline.sh"
 
 
 def default_image() -> str:
-    """The runner image tag: ``$GRADER_SANDBOX_IMAGE`` or :data:`IMAGE_TAG`."""
-    return os.environ.get("GRADER_SANDBOX_IMAGE") or IMAGE_TAG
+    """The runner image tag when the caller names none: :data:`IMAGE_TAG`."""
+    return IMAGE_TAG
 
 
 def default_runtime() -> str | None:
-    """The OCI runtime to use (e.g. ``runsc``): ``$GRADER_SANDBOX_RUNTIME`` or the daemon's."""
-    return os.environ.get("GRADER_SANDBOX_RUNTIME") or None
+    """The OCI runtime when the caller names none: ``None``, the daemon's default."""
+    return None
 
 
 def _client(api: Any = None) -> Any:

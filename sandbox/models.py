@@ -130,17 +130,20 @@ class SandboxResult:
             )
             if flag
         ]
-        if self.signal is not None:
-            try:
-                name = _signal.Signals(self.signal).name
-            except ValueError:
-                name = f"signal {self.signal}"
-            text = f"killed by {name}"
-        elif self.exit_code is not None:
-            text = f"exited with {self.exit_code}"
-        else:
-            text = "ended with unknown status"
+        text = end_in_words(self.exit_code, self.signal)
         return f"{text} ({', '.join(reasons)})" if reasons else text
+
+
+def end_in_words(exit_code: int | None, signal: int | None) -> str:
+    """How a process ended, in words: ``"exit code 3"``, ``"killed by SIGKILL"``."""
+    if signal is not None:
+        try:
+            return f"killed by {_signal.Signals(signal).name}"
+        except ValueError:
+            return f"killed by signal {signal}"
+    if exit_code is not None:
+        return f"exit code {exit_code}"
+    return "unknown status"
 
 
 def split_status(code: int | None, shell_convention: bool) -> tuple[int | None, int | None]:

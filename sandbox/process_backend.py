@@ -32,10 +32,15 @@ import threading
 import time
 
 from sandbox.base import SandboxRun, TrackingBackend, close_at_exit
-from sandbox.bootstrap import BOOTSTRAP, READY, encode_files
+from sandbox.bootstrap import READY, bootstrap_command
 from sandbox.cgroup import CgroupTree, RunCgroup, find_cpu_tree, join_in_child
-from sandbox.channel import ReadyGate
-from sandbox.errors import BackendUnavailable, ChannelClosed, SandboxStartError
+from sandbox.channel import ReadyGate, write_within
+from sandbox.errors import (
+    BackendUnavailable,
+    ChannelClosed,
+    SandboxStartError,
+    SandboxTimeout,
+)
 from sandbox.models import SANDBOX_PATH, WORKDIR, SandboxJob, split_status
 from sandbox.proctree import TreeCpuMeter
 
@@ -46,6 +51,9 @@ UNSAFE_WARNING = (
     "process sandbox without bubblewrap is NOT a security boundary: the program can read "
     "the host's files and use the network (fix: sudo apt-get install -y bubblewrap, or use Docker)"
 )
+
+#: Wait for a stalled stdin this long when the caller sets no limit (the wall clock kills first).
+_NO_LIMIT = 1e9
 
 
 class UidPool:
@@ -142,7 +150,7 @@ def bwrap_argv(bwrap: str, job: SandboxJob) -> list[str]:
     args += ["--chdir", WORKDIR, "--clearenv", "--setenv", "PATH", SANDBOX_PATH]
     args += ["--hostname", "sandbox", "--cap-drop", "ALL"]
     args += ["--uid", str(NOBODY), "--gid", str(NOBODY), "--remount-ro", "/"]
-    return [*args, "python3", "-I", "-S", "-c", BOOTSTRAP, *job.argv]
+    return [*args, *bootstrap_command(job.argv)]
 
 
 def _count_own_processes() -> int:
@@ -223,7 +231,7 @@ class ProcessRun(SandboxRun):
             self._workdir = cwd = tempfile.mkdtemp(prefix="grader-sandbox-")
             if uid is not None:
                 os.chown(cwd, uid, uid)
-            argv = ["python3", "-I", "-S", "-c", BOOTSTRAP, *job.argv]
+            argv = bootstrap_command(job.argv)
         cgroup = self._cgroup = backend.new_cgroup()
         try:
             self.proc = subprocess.Popen(
@@ -247,20 +255,7 @@ class ProcessRun(SandboxRun):
         self._pump_thread = threading.Thread(target=self._pump, name="sandbox-pipes", daemon=True)
         self._pump_thread.start()
         threading.Thread(target=self._reap, name="sandbox-exit", daemon=True).start()
-        try:
-            # If the bootstrap died, the write fails; its stderr is reported below.
-            with contextlib.suppress(ChannelClosed):
-                self._write_stdin(encode_files(job.files))
-            self._gate.ready.wait(job.limits.wall_timeout + 30)
-            if not self._gate.ok:
-                result = self.kill()
-                detail = (result.stderr or result.stdout).decode(errors="replace").strip()
-                raise SandboxStartError(
-                    f"sandbox bootstrap failed ({result.describe()}): {detail[-500:]}"
-                )
-        except BaseException:
-            self.kill()
-            raise
+        self._boot(self._gate)
 
     def _pump(self) -> None:
         """Move stdout/stderr into the buffers until both pipes close."""
@@ -390,14 +385,20 @@ class ProcessRun(SandboxRun):
         if self._workdir:
             shutil.rmtree(self._workdir, ignore_errors=True)
 
-    def _write_stdin(self, data: bytes) -> None:
+    def _write_stdin(self, data: bytes, timeout: float | None = None) -> None:
         assert self.proc is not None and self.proc.stdin is not None
         with self._stdin_lock:
             try:
                 fd = self.proc.stdin.fileno()
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
+                os.set_blocking(fd, False)  # our end only: the program's end is its own
+                write_within(
+                    lambda view: os.write(fd, view),
+                    fd,
+                    data,
+                    _NO_LIMIT if timeout is None else timeout,
+                )
+            except SandboxTimeout:
+                raise
             except (OSError, ValueError) as exc:
                 raise ChannelClosed(f"program's stdin is gone: {exc}") from exc
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from typing import NamedTuple
 
 from sandbox.base import SandboxBackend
@@ -11,8 +10,9 @@ from sandbox.errors import BackendUnavailable, SandboxError
 
 log = logging.getLogger(__name__)
 
-ENV_VAR = "GRADER_SANDBOX"
 CHOICES = ("docker", "process")
+#: What ``prefer`` may also be to let :func:`select_backend` choose (as ``None`` does).
+AUTO = "auto"
 
 
 class BackendChoice(NamedTuple):
@@ -33,18 +33,20 @@ def select_backend(
 ) -> BackendChoice:
     """Pick the sandbox backend.
 
-    ``prefer`` (or, when it is ``None``, ``$GRADER_SANDBOX``) may be
-    ``"docker"`` or ``"process"`` to force one; a forced backend that cannot
-    be used raises its :class:`~sandbox.errors.SandboxError` (with the fix)
-    instead of falling back. Unforced: Docker when the daemon and the image
-    are there, else the process backend plus a warning saying why and how to
-    get Docker. The warning is also logged.
+    The choice comes from the arguments only (this package reads no
+    environment variable): ``prefer`` may be ``"docker"`` or ``"process"`` to
+    force one; a forced backend that cannot be used raises its
+    :class:`~sandbox.errors.SandboxError` (with the fix) instead of falling
+    back. ``None`` or ``"auto"``: Docker when the daemon and the image are
+    there, else the process backend plus a warning saying why and how to get
+    Docker. The warning is also logged. ``image`` and ``runtime`` go to the
+    Docker backend (``None``: its defaults).
     """
-    choice = (prefer or os.environ.get(ENV_VAR) or "").strip().lower() or None
-    if choice not in (None, *CHOICES):
+    choice = (prefer or "").strip().lower() or AUTO
+    if choice not in (AUTO, *CHOICES):
         raise SandboxError(
             f"unknown sandbox backend {choice!r}",
-            fix=f"set {ENV_VAR} to one of: {', '.join(CHOICES)}",
+            fix=f"choose one of: {', '.join((AUTO, *CHOICES))}",
         )
     from sandbox.docker_backend import DockerSandbox
     from sandbox.process_backend import ProcessSandbox

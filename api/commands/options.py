@@ -10,9 +10,7 @@ DatabaseUrl = Annotated[
     str | None,
     typer.Option(
         "--database-url",
-        envvar="GRADER_DATABASE_URL",
-        show_envvar=True,
-        help="SQLAlchemy URL of the service database (default: a SQLite file in "
-        "~/.local/share/hidden-grader).",
+        help="SQLAlchemy URL of the service database (default: $GRADER_DATABASE_URL, else a "
+        "SQLite file in ~/.local/share/hidden-grader).",
     ),
 ]

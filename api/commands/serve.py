@@ -19,8 +19,11 @@ CONNECTIONS_GRACE = 5
 
 
 def _option(env: str, text: str, *decls: str, **extra: Any) -> Any:
-    """An option that may also come from ``GRADER_<env>`` (shown in ``--help``)."""
-    return typer.Option(*decls, envvar=f"GRADER_{env}", show_envvar=True, help=text, **extra)
+    """An option whose setting may also come from ``GRADER_<env>`` (named in ``--help``).
+
+    The variable is read by the settings (``Settings.from_env``), never by the option.
+    """
+    return typer.Option(*decls, help=f"{text} Variable: GRADER_{env}.", **extra)
 
 
 def serve(
@@ -47,7 +50,11 @@ def serve(
         Path | None, _option("EXERCISES_DIR", "Directory of exercises instead of the shipped ones.")
     ] = None,
 ) -> None:
-    """Serve the grading API; settings come from flags, then GRADER_* variables, then defaults."""
+    """Serve the grading API; settings come from flags, then GRADER_* variables, then defaults.
+
+    GRADER_SANDBOX_IMAGE and GRADER_SANDBOX_RUNTIME name the runner image and the container
+    runtime; docs/service.md lists every setting.
+    """
     import uvicorn
 
     from api.db import safe_url

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from grader.cli.grading import Format, emit_report
+from grader.cli.grading import DEFAULT_FORMAT, Format, emit_report
 from grader.report import PublicReport
 
 
@@ -53,7 +53,7 @@ def submit(
             envvar="GRADER_TOKEN", show_envvar=True, help="API key (not needed in open mode)."
         ),
     ] = None,
-    output_format: Annotated[Format, typer.Option("--format", "-f")] = Format.TEXT,
+    output_format: Annotated[Format, typer.Option("--format", "-f")] = DEFAULT_FORMAT,
     timeout: Annotated[float, typer.Option(min=1, help="Seconds to wait for the result.")] = 900.0,
 ) -> None:
     """Grade a submission on a grading server (exit 0 only when it passes, 2 on errors)."""

@@ -15,12 +15,12 @@ from typing import Any
 
 from grader.bridge import protocol, wire
 from grader.bridge.errors import ImportFailed, ProtocolViolation, SubjectDied, SubjectTimeout
+from grader.caps import OUTPUT_CAP
 from sandbox import SandboxError, SandboxResult, SandboxRun, SandboxTimeout
+from sandbox.models import end_in_words
 
 #: The most requests one run may make, a bound on a runaway test.
 MAX_REQUESTS = 2_000_000
-#: How much of the submission's own output is kept.
-OUTPUT_CAP = 16_000
 
 
 class Subject:
@@ -143,8 +143,15 @@ class Subject:
         """Send one frame (a request or a reverse call's reply) to the subject."""
         if self.run is None:
             return  # the subject is gone; a late reply has nobody to reach
+        deadline = self.deadline if self.deadline is not None else time.monotonic() + 60.0
         try:
-            self.run.send(wire.frame(self.outgoing(message)))
+            # A submission that stops reading must not stall the harness past the deadline.
+            self.run.send(
+                wire.frame(self.outgoing(message)), timeout=max(deadline - time.monotonic(), 0.01)
+            )
+        except SandboxTimeout:
+            self.close()
+            raise SubjectTimeout(f"timed out after {self.test_timeout:g} s") from None
         except SandboxError:
             self._died("call")
 
@@ -170,11 +177,16 @@ class Subject:
             until, fatal = time.monotonic(), False  # then only what is already buffered
 
     def _reverse(self, message: dict[str, Any]) -> None:
-        """Hand a reverse call to the bridge."""
+        """Hand a reverse call to the bridge; a call it refuses ends this subject (the
+        submission's side would wait for an answer, or go on abusing the path)."""
         if self.on_reverse is None:
             self.close()
             raise ProtocolViolation("the submission's side made a call nobody serves")
-        self.on_reverse(message)
+        try:
+            self.on_reverse(message)
+        except ProtocolViolation:
+            self.close()
+            raise
 
     def cpu_usage(self) -> float | None:
         """CPU seconds the current subject's sandbox has used, read from outside it."""
@@ -246,11 +258,11 @@ class Subject:
         if run is not None and result is not None:
             if result.memory_killed:
                 reason = "it ran out of memory"
+            elif result.output_truncated:
+                reason = "it wrote more than its output limit"
             elif result.timed_out:
                 reason = "the sandbox's time limit was reached"
-            elif result.signal:
-                reason = f"it was killed by signal {result.signal}"
-            elif result.exit_code is not None:
-                reason = f"it exited with code {result.exit_code}"
+            else:
+                reason = f"it ended ({end_in_words(result.exit_code, result.signal)})"
         during = "import" if when == "import" else "a call"
         raise SubjectDied(f"the submission's process ended during {during}: {reason}")

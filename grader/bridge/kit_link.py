@@ -50,6 +50,7 @@ class KitLink:
         self._clock_times: dict[int, float] = {}  # kit id -> time last sent
         self._next_id = 1
         self._pending: list[Callable[[BaseException], None]] = []
+        self._calls = 0  # reverse calls and call records in the current test
 
     # -- describing objects to the sandbox ----------------------------------------
 
@@ -122,12 +123,18 @@ class KitLink:
         self._ids.clear()
         self._objects.clear()
         self._clock_times.clear()
+        self._calls = 0
 
     # -- serving reverse calls ---------------------------------------------------------
 
     def serve(self, message: dict[str, Any]) -> None:
         """Carry out one reverse call and answer it (now, or when its gate opens), or take
         one call record."""
+        self._calls += 1
+        if self._calls > protocol.MAX_KIT_CALLS_PER_TEST:
+            raise ProtocolViolation(
+                f"more than {protocol.MAX_KIT_CALLS_PER_TEST} calls to kit objects in one test"
+            )
         if "rec" in message:
             self._take_record(message)
             return

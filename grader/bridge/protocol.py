@@ -35,6 +35,8 @@ from grader.bridge import batches, wire
 
 #: The largest reverse call the harness accepts, in bytes of JSON.
 MAX_REVERSE_FRAME = 64 * 1024
+#: The most reverse calls and call records one test may make (each is kept in the harness).
+MAX_KIT_CALLS_PER_TEST = 200_000
 #: The most items one iteration batch may ask for.
 MAX_ITER_BATCH = 4096
 #: How much of an exception message or repr crosses the bridge.

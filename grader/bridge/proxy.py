@@ -187,7 +187,10 @@ class Bridge:
         """The local exception for one the submission raised."""
         if type(info) is not dict:
             return ProtocolViolation("malformed exception from the submission's side")
-        name, message = wire.text(info.get("type", ""), 100), wire.text(info.get("msg", ""), 300)
+        name, message = (
+            wire.text(info.get("type", ""), 100),
+            wire.text(info.get("msg", ""), protocol.TEXT_LIMIT),
+        )
         builtin = getattr(builtins, name, None)
         if (
             info.get("builtin") is True

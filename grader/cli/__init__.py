@@ -26,10 +26,11 @@ def _register(app: typer.Typer) -> None:
     """Attach every command module to the app, then commands other packages provide."""
     from importlib.metadata import entry_points
 
-    from grader.cli import exercises, grading, practice, sandbox_cmds
+    from grader.cli import exercises, grading, mutants, practice, sandbox_cmds
 
     exercises.register(app)
     grading.register(app)
+    mutants.register(app)
     practice.register(app)
     sandbox_cmds.register(app)
     for entry in entry_points(group=COMMANDS_GROUP):

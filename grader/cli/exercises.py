@@ -12,15 +12,18 @@ import typer
 from rich.markdown import Markdown
 
 from grader.catalogue import Catalogue
+from grader.cli.options import from_settings
 from grader.cli.output import console, error, stdout_is_terminal, table
 
+#: The flag, else ``$GRADER_EXERCISES_DIR`` (through the settings), else ``None``: the shipped
+#: exercises.
 ExercisesDir = Annotated[
     Path | None,
     typer.Option(
         "--exercises",
         help="Directory of exercises to use instead of the shipped ones.",
-        envvar="GRADER_EXERCISES_DIR",
-        show_envvar=True,
+        show_default="$GRADER_EXERCISES_DIR, else the shipped exercises",
+        callback=from_settings("exercises_dir"),
     ),
 ]
 

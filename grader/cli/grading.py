@@ -7,7 +7,7 @@ import sys
 from enum import StrEnum
 from functools import partial
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import Progress, TaskID
@@ -15,37 +15,36 @@ from rich.progress import Progress, TaskID
 from grader import formats
 from grader.catalogue import Catalogue
 from grader.cli.exercises import ExercisesDir
+from grader.cli.options import from_settings
 from grader.cli.output import console, error, print_report, stdout_is_terminal, table
 from grader.grading import grade as grade_submission
 from grader.harness.runner import SuiteRunner
 from grader.public import to_public
 from grader.report import PublicReport, Report, report_schema
-from grader.runners import SandboxChoice, make_runner
+from grader.runners import make_runner
+from grader.settings import SandboxChoice, grader_settings
 from grader.submission import from_path
 from grader.validation import Check, validate_exercise
 
-
-class Format(StrEnum):
-    """Output formats of ``grader grade`` (see :mod:`grader.formats` for all but ``text``)."""
-
-    TEXT = "text"
-    JSON = "json"
-    JUNIT = "junit"
-    EXERCISM = "exercism"
-    GRADESCOPE = "gradescope"
-    GITHUB = "github"
-    MARKDOWN = "markdown"
+#: Output formats of ``grader grade``: the names in the :data:`grader.formats.FORMATS` registry.
+#: Members are made from the registry, so type checkers cannot list them: write ``Format("json")``.
+Format = StrEnum(  # type: ignore[misc]
+    "Format", [(name.upper(), name) for name in formats.FORMATS], module=__name__
+)
+#: What commands that print a report print by default: text for people.
+DEFAULT_FORMAT = Format("text")
 
 
-SandboxOption = Annotated[
-    SandboxChoice,
-    typer.Option(
+def _sandbox_option(default: SandboxChoice) -> Any:
+    """``--sandbox``: the flag, else ``$GRADER_SANDBOX`` (through the settings), else
+    ``None``, which the command reads as ``default``."""
+    return typer.Option(
         "--sandbox",
-        envvar="GRADER_SANDBOX",
         help="Where the submission runs: auto (Docker if available, else a process "
         "sandbox), docker, process, or none (direct mode, trusted code only).",
-    ),
-]
+        show_default=f"$GRADER_SANDBOX, else {default.value}",
+        callback=from_settings("sandbox"),
+    )
 
 
 def grade(
@@ -59,8 +58,8 @@ def grade(
             help="text, json (the versioned public report), junit, exercism, "
             "gradescope, github (annotations and summary) or markdown.",
         ),
-    ] = Format.TEXT,
-    sandbox: SandboxOption = SandboxChoice.AUTO,
+    ] = DEFAULT_FORMAT,
+    sandbox: Annotated[SandboxChoice | None, _sandbox_option(SandboxChoice.AUTO)] = None,
     full: Annotated[
         bool, typer.Option(help="Show grader-only detail (for exercise authors).")
     ] = False,
@@ -68,7 +67,7 @@ def grade(
 ) -> None:
     """Grade a submission against the exercise's hidden suite (exit 0 only when it passes)."""
     exercise = Catalogue(exercises).get(slug)
-    runner, warning = make_runner(sandbox)
+    runner, warning = _make_runner(sandbox or SandboxChoice.AUTO)
     if warning:
         error(warning) if stdout_is_terminal() else print(f"warning: {warning}", file=sys.stderr)
     report = grade_submission(exercise, from_path(path, exercise.meta.module), runner)
@@ -79,11 +78,11 @@ def grade(
 
 def emit_report(public: PublicReport, output_format: Format, full: Report | None = None) -> None:
     """Print a report in the chosen format (``full`` adds grader-only detail to text and json)."""
-    if output_format not in (Format.TEXT, Format.JSON):
-        formats.emit(public, output_format.value)
+    if output_format == "json" and full is not None:
+        print(full.model_dump_json(indent=2))
         return
-    if output_format is Format.JSON:
-        print((full or public).model_dump_json(indent=2))
+    if output_format != "text":
+        formats.emit(public, output_format.value)
         return
     print_report(public)
     for test in full.tests if full else []:
@@ -97,7 +96,7 @@ def validate(
         list[str] | None, typer.Argument(help="Exercises to check (default: all).")
     ] = None,
     runs: Annotated[int, typer.Option(min=1, help="How many times the reference must pass.")] = 5,
-    sandbox: SandboxOption = SandboxChoice.NONE,
+    sandbox: Annotated[SandboxChoice | None, _sandbox_option(SandboxChoice.NONE)] = None,
     tamper: Annotated[
         bool,
         typer.Option(
@@ -114,6 +113,7 @@ def validate(
     must give the same score. With --tamper, the reference and every mutant run with a
     tamperer that rewrites every kit-looking object and timer in the sandbox.
     """
+    sandbox = sandbox or SandboxChoice.NONE
     if tamper and sandbox is SandboxChoice.NONE:
         raise typer.BadParameter(
             "--tamper needs a sandbox (--sandbox docker|process|auto): in direct mode the "
@@ -153,7 +153,13 @@ def _advance(progress: Progress, task: TaskID, _check: Check) -> None:
 
 def _runner_only(sandbox: SandboxChoice) -> SuiteRunner:
     """A runner for ``sandbox``, its warning already shown once."""
-    return make_runner(sandbox)[0]
+    return _make_runner(sandbox)[0]
+
+
+def _make_runner(sandbox: SandboxChoice) -> tuple[SuiteRunner, str | None]:
+    """A runner for the chosen ``sandbox`` with the configured runner image and runtime."""
+    settings = grader_settings()
+    return make_runner(sandbox, settings.sandbox_image, settings.sandbox_runtime)
 
 
 def schema(

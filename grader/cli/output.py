@@ -7,10 +7,15 @@ from collections.abc import Sequence
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from grader.report import PublicReport, RunStatus, TestStatus
+from grader import formats
+from grader.formats import text
+from grader.report import PublicReport
 
 _STYLE = {"passed": "green", "failed": "red", "error": "red", "timeout": "yellow", "skipped": "dim"}
+#: How each tone of :class:`grader.formats.text.Span` looks on a terminal.
+_TONES = {"strong": "bold", "muted": "dim", "good": "green", "bad": "red", **_STYLE}
 
 
 def stdout_is_terminal() -> bool:
@@ -33,9 +38,8 @@ def error(message: str) -> None:
 def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     """A table on a terminal; tab-separated lines with a header when piped."""
     if not stdout_is_terminal():
-        print("\t".join(columns))
-        for row in rows:
-            print("\t".join(row))
+        for line in text.tsv(columns, rows):
+            print(line)
         return
     view = Table(title=title, title_justify="left")
     for column in columns:
@@ -52,43 +56,19 @@ def _styled(cell: str) -> str:
 
 
 def print_report(report: PublicReport) -> None:
-    """The human-readable form of a public report."""
+    """A public report for a person: the ``text`` format, drawn with colour and boxes on a
+    terminal (its layout is :func:`grader.formats.text.layout`)."""
+    if not stdout_is_terminal():
+        formats.emit(report, "text")
+        return
     out = console()
-    pct = 100 * report.score / report.max_score if report.max_score else 0.0
-    colour = "green" if report.status is RunStatus.PASSED else "red"
-    where = f"isolated ({report.sandbox})" if report.mode == "isolated" else report.mode
-    out.print(
-        f"[bold]{report.exercise}[/]: [{colour}]{report.status.value}[/]  "
-        f"score {report.score:g}/{report.max_score:g} ({pct:.1f}%)  "
-        f"[dim]{report.duration:.2f} s, {where} mode[/]"
-    )
-    if report.message:
-        out.print(f"[{colour}]{_escape(report.message)}[/]")
-    table(
-        "Categories",
-        ["category", "passed", "points"],
-        [
-            [c.name, f"{c.passed}/{c.total}", f"{c.score:g}/{c.max_score:g}"]
-            for c in report.categories
-        ],
-    )
-    failing = [t for t in report.tests if t.status is not TestStatus.PASSED]
-    if failing and failing[0].name is not None and not report.message:
-        out.print()
-        for test in failing:
-            out.print(
-                f"[{_STYLE[test.status.value]}]{test.status.value:>7}[/] "
-                f"{test.category}/{_escape(test.name or '')}"
-            )
-            if test.hint:
-                out.print(f"          expected: {_escape(test.hint)}")
-            if test.message:
-                out.print(f"          got: {_escape(test.message)}")
-    if report.output.strip():
-        out.print("\n[dim]your code's output (last part):[/]")
-        out.print(_escape(report.output[-2000:]), markup=False)
+    for block in text.layout(report):
+        if isinstance(block, text.Table):
+            table(block.title, block.columns, block.rows)
+        else:
+            out.print(Text.assemble(*((span.text, _TONES.get(span.tone, "")) for span in block)))
 
 
-def _escape(text: str) -> str:
+def _escape(value: str) -> str:
     """Keep submission text from being read as rich markup."""
-    return text.replace("[", "\\[")
+    return value.replace("[", "\\[")

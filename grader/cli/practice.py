@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from grader.catalogue import Catalogue
 from grader.cli.exercises import ExercisesDir
-from grader.cli.grading import Format, emit_report
+from grader.cli.grading import DEFAULT_FORMAT, Format, emit_report
 from grader.cli.output import console, error
 from grader.errors import GraderError
 from grader.formats import STEP_SUMMARY_ENV
@@ -138,7 +138,7 @@ def convert(
             "-f",
             help="text, json, junit, exercism, gradescope, github or markdown.",
         ),
-    ] = Format.TEXT,
+    ] = DEFAULT_FORMAT,
 ) -> None:
     """Print a saved public report in another format (exit 0 whatever its score)."""
     emit_report(_load_or_exit(report), output_format)

@@ -12,6 +12,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from grader.cli.options import from_settings
+
 EXIT_OK, EXIT_FAILED, EXIT_FAULT = 0, 1, 2
 
 
@@ -25,9 +27,21 @@ def register(app: typer.Typer) -> None:
 
 def doctor(
     image: Annotated[
-        str | None, typer.Option(help="Runner image tag (default: $GRADER_SANDBOX_IMAGE).")
+        str | None,
+        typer.Option(
+            help="Runner image tag to check.",
+            show_default="$GRADER_SANDBOX_IMAGE, else hidden-grader-runner:1",
+            callback=from_settings("sandbox_image"),
+        ),
     ] = None,
-    runtime: Annotated[str | None, typer.Option(help="OCI runtime to check, e.g. runsc.")] = None,
+    runtime: Annotated[
+        str | None,
+        typer.Option(
+            help="OCI runtime to check, e.g. runsc.",
+            show_default="$GRADER_SANDBOX_RUNTIME, else the daemon's default",
+            callback=from_settings("sandbox_runtime"),
+        ),
+    ] = None,
 ) -> None:
     """Check that the sandbox can run here; print the fix for each failure."""
     from sandbox.doctor import run_checks
@@ -64,7 +78,14 @@ def image_build(
             "--offline", help="Build with debootstrap + docker import (no registry; needs root)."
         ),
     ] = False,
-    tag: Annotated[str | None, typer.Option(help="Image tag to build.")] = None,
+    tag: Annotated[
+        str | None,
+        typer.Option(
+            help="Image tag to build.",
+            show_default="$GRADER_SANDBOX_IMAGE, else hidden-grader-runner:1",
+            callback=from_settings("sandbox_image"),
+        ),
+    ] = None,
 ) -> None:
     """Build the sandbox runner image (Debian + python3)."""
     from sandbox.errors import SandboxError

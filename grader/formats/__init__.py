@@ -3,6 +3,7 @@
 Every renderer takes the :class:`~grader.report.PublicReport` (what a candidate may see) and
 returns text; none can reach grader-only detail. One module per format:
 
+- ``text``: plain text for people, what ``grader grade`` prints (:mod:`grader.formats.text`);
 - ``json``: the versioned public report itself (the published schema);
 - ``junit``: JUnit XML for CI test reporters (:mod:`grader.formats.junit`);
 - ``exercism``: Exercism's test-runner ``results.json`` v3 (:mod:`grader.formats.exercism`);
@@ -19,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from grader.formats import exercism, github, gradescope, junit, markdown
+from grader.formats import exercism, github, gradescope, junit, markdown, text
 from grader.report import PublicReport
 
 #: Environment variable GitHub Actions sets to the file a step's Markdown summary goes to.
@@ -31,6 +32,7 @@ def _json(report: PublicReport) -> str:
 
 
 _RENDERERS: dict[str, Callable[[PublicReport], str]] = {
+    "text": text.render,
     "json": _json,
     "junit": junit.render,
     "exercism": exercism.render,
@@ -39,7 +41,7 @@ _RENDERERS: dict[str, Callable[[PublicReport], str]] = {
     "markdown": markdown.render,
 }
 
-#: The format names :func:`render` knows.
+#: The format names :func:`render` knows (the CLI's ``--format`` choices, in this order).
 FORMATS: tuple[str, ...] = tuple(_RENDERERS)
 
 
@@ -53,14 +55,14 @@ def render(report: PublicReport, fmt: str) -> str:
     return renderer(report)
 
 
-def _write_stdout(text: str) -> None:
+def _write_stdout(document: str) -> None:
     """Write UTF-8 to standard output whatever its encoding (XML and JSON declare UTF-8)."""
     buffer = getattr(sys.stdout, "buffer", None)
     if buffer is None:
-        sys.stdout.write(text)
+        sys.stdout.write(document)
         return
     sys.stdout.flush()
-    buffer.write(text.encode("utf-8"))
+    buffer.write(document.encode("utf-8"))
     buffer.flush()
 
 
@@ -70,11 +72,11 @@ def emit(report: PublicReport, fmt: str, out: TextIO | None = None) -> None:
     For ``github``, the Markdown summary is also appended to ``$GITHUB_STEP_SUMMARY`` when that
     variable names a file, as it does in a GitHub Actions step.
     """
-    text = render(report, fmt)
+    rendered = render(report, fmt)
     if out is None:
-        _write_stdout(text)
+        _write_stdout(rendered)
     else:
-        out.write(text)
+        out.write(rendered)
     summary_file = os.environ.get(STEP_SUMMARY_ENV, "")
     if fmt == "github" and summary_file:
         with Path(summary_file).open("a", encoding="utf-8") as summary:

@@ -1,7 +1,7 @@
 """Helpers shared by the renderers: names, wording and text hygiene.
 
 Everything here reads only a :class:`~grader.report.PublicReport`, the report a candidate may
-see, so no renderer can leak grader-only detail.
+see, or fields every report shares, so no renderer can leak grader-only detail.
 """
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC
+from typing import Any
 
-from grader.report import PublicReport, PublicTestResult, RunStatus, TestStatus
+from grader.report import PublicReport, PublicTestResult, ReportBase, RunStatus, TestStatus
 
 #: What each test status is called in prose.
 STATUS_WORDS = {
@@ -102,6 +103,12 @@ def rows(report: PublicReport) -> Iterator[Row]:
 def percent(report: PublicReport) -> float:
     """The score as a percentage of the maximum (0 when there is no maximum)."""
     return 100 * report.score / report.max_score if report.max_score else 0.0
+
+
+def mode_label(report: ReportBase[Any]) -> str:
+    """Where the submission ran, from what the report knows: ``isolated (docker)``, ``direct``,
+    or ``isolated`` alone when the run ended before a sandbox was named."""
+    return f"{report.mode} ({report.sandbox})" if report.sandbox else report.mode
 
 
 def points(value: float) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from grader.formats.common import Row, clean, percent, points, rows, started_utc
+from grader.formats.common import Row, clean, mode_label, percent, points, rows, started_utc
 from grader.report import PublicReport, TestStatus
 
 _CHILD = {
@@ -64,7 +64,7 @@ def render(report: PublicReport) -> str:
         ("percent", f"{percent(report):.1f}"),
         ("message", clean(report.message)),
         ("visibility", report.visibility),
-        ("mode", report.mode if report.sandbox is None else f"{report.mode} ({report.sandbox})"),
+        ("mode", mode_label(report)),
         ("grader_version", report.grader_version),
         ("schema_version", report.schema_version),
         ("suite_hash", report.suite_hash),

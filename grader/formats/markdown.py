@@ -14,6 +14,7 @@ from grader.formats.common import (
     RUN_WORDS,
     Row,
     clean,
+    mode_label,
     percent,
     points,
     rows,
@@ -115,10 +116,9 @@ def render(report: PublicReport) -> str:
             "</details>",
             "",
         ]
-    where = report.mode if report.sandbox is None else f"{report.mode} ({report.sandbox})"
     suite = report.suite_hash.split(":")[-1][:12]
     out.append(
-        f"<sub>hidden-grader {escape(report.grader_version)} · {escape(where)} mode · "
+        f"<sub>hidden-grader {escape(report.grader_version)} · {escape(mode_label(report))} mode · "
         f"{report.duration:.2f} s · {started_utc(report, '%Y-%m-%d %H:%M UTC')} · "
         f"suite {escape(suite)}</sub>"
     )

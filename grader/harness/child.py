@@ -2,8 +2,8 @@
 
 Invoked as ``python -m grader.harness.child SPEC.json``. In *direct* mode the submission is
 imported here; in *isolated* mode it runs in a sandbox under the subject server and the tests
-see proxies. Every record goes to the results file as one flushed JSON line, so the parent
-can follow progress and survive our death.
+see proxies. Every event (``grader.harness.events``) goes to the results file as one flushed
+JSON line, so the parent can follow progress and survive our death.
 """
 
 from __future__ import annotations
@@ -16,12 +16,18 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from grader.bridge.subject_server import describe_import_error
-from grader.harness.runner import ON_ORPHANED
+from grader.harness.events import (
+    HarnessEvent,
+    Sink,
+    SubmissionImported,
+    SubmissionImportRaised,
+    encode,
+)
+from grader.harness.orphans import ON_ORPHANED
 from grader.testkit import Kit
 
 if TYPE_CHECKING:
@@ -30,14 +36,12 @@ if TYPE_CHECKING:
 # pytest and the plugin are imported only where needed: isolated mode starts its sandbox first,
 # so that the container's start overlaps pytest's own import and collection.
 
-Sink = Callable[[dict[str, Any]], None]
-
 
 def _writer(stream: TextIO) -> Sink:
-    """A sink that writes one flushed JSON line per record."""
+    """A sink that writes one flushed JSON line per event."""
 
-    def sink(record: dict[str, Any]) -> None:
-        stream.write(json.dumps(record, default=repr) + "\n")
+    def sink(event: HarnessEvent) -> None:
+        stream.write(encode(event) + "\n")
         stream.flush()
 
     return sink
@@ -86,16 +90,15 @@ def run_direct(spec: dict[str, Any], sink: Sink) -> None:
     try:
         module = importlib.import_module(spec["module"])
     except BaseException as exc:
-        sink({"event": "import_error", **describe_import_error(exc, spec["module"])})
+        sink(SubmissionImportRaised(**describe_import_error(exc, spec["module"])))
         return
-    sink({"event": "imported"})
+    sink(SubmissionImported())
     from grader.harness.plugin import HarnessPlugin
 
     plugin = HarnessPlugin(
         subject=lambda: module, kit=Kit, sink=sink, reference=lambda: _reference(spec)
     )
-    code = _quiet_pytest(_pytest_args(spec), plugin)
-    sink({"event": "finished", "exit_code": code})
+    _quiet_pytest(_pytest_args(spec), plugin)
 
 
 def _reference(spec: dict[str, Any]) -> Any:
@@ -126,8 +129,10 @@ def _watch_parent(parent: int, interval: float = 0.5) -> None:
 
 def main(spec_path: str) -> int:
     """Run one pass as the spec describes; the exit code is informative only."""
-    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
     spec = json.loads(Path(spec_path).read_text())
+    # The spec names the parent: one that died while we were starting up is already gone.
+    parent = spec.get("parent", os.getppid())
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     with open(spec["results"], "a", encoding="utf-8") as stream:
         sink = _writer(stream)
         if spec.get("collect_only"):

@@ -10,7 +10,17 @@ from typing import TYPE_CHECKING, Any
 from grader.bridge.client import Subject
 from grader.bridge.errors import BridgeFailure, ImportFailed
 from grader.bridge.proxy import Bridge, BridgeSide, FollowingProxy
-from grader.harness.runner import ON_ORPHANED
+from grader.caps import MESSAGE_LIMIT
+from grader.harness.events import (
+    SandboxFailed,
+    SandboxSelected,
+    Sink,
+    SubjectOutput,
+    SubmissionImported,
+    SubmissionImportRaised,
+    SubmissionStartFailed,
+)
+from grader.harness.orphans import ON_ORPHANED
 from sandbox import SandboxError, SandboxJob, SandboxLimits, select_backend
 
 if TYPE_CHECKING:
@@ -142,7 +152,7 @@ class _Start(_Boot):
     """Boots the submission while pytest loads and collects; ``wait`` reports how it went, as
     the events the supervisor reads."""
 
-    def __init__(self, subject: Subject, sink: Callable[[dict[str, Any]], None], name: str) -> None:
+    def __init__(self, subject: Subject, sink: Sink, name: str) -> None:
         self.sink, self.name = sink, name
         self.ok = False
         super().__init__(subject)
@@ -154,42 +164,35 @@ class _Start(_Boot):
         if isinstance(exc, ImportFailed):
             line = exc.info.get("line")
             self.sink(
-                {
-                    "event": "import_error",
-                    "type": str(exc.info.get("type", "Error")),
-                    "message": str(exc.info.get("message", ""))[:300],
-                    "line": line if type(line) is int else None,
-                }
+                SubmissionImportRaised(
+                    type=str(exc.info.get("type", "Error")),
+                    message=str(exc.info.get("message", ""))[:MESSAGE_LIMIT],
+                    line=line if type(line) is int else None,
+                )
             )
         elif isinstance(exc, BridgeFailure):
-            self.sink(
-                {
-                    "event": "import_failure",
-                    "status": exc.report_status,
-                    "message": exc.report_message,
-                }
-            )
+            self.sink(SubmissionStartFailed(status=exc.report_status, message=exc.report_message))
         elif isinstance(exc, SandboxError):
-            self.sink({"event": "sandbox_error", "message": str(exc)})
+            self.sink(SandboxFailed(str(exc)))
         else:
-            self.sink({"event": "imported", "sandbox": self.name})
+            self.sink(SubmissionImported(sandbox=self.name))
             self.ok = True
         return self.ok
 
 
 def run_isolated(
-    spec: dict[str, Any],
-    sink: Callable[[dict[str, Any]], None],
-    run_pytest: Callable[[HarnessPlugin], int],
+    spec: dict[str, Any], sink: Sink, run_pytest: Callable[[HarnessPlugin], int]
 ) -> None:
     """Start the subject in the sandbox, then run the suite through the bridge."""
     source = (Path(spec["submission_dir"]) / f"{spec['module']}.py").read_bytes()
     try:
-        backend, _warning = select_backend(spec["backend"], image=spec.get("image"))
+        backend, _warning = select_backend(
+            spec["backend"], image=spec.get("image"), runtime=spec.get("runtime")
+        )
     except SandboxError as exc:
-        sink({"event": "sandbox_error", "message": str(exc)})
+        sink(SandboxFailed(str(exc)))
         return
-    sink({"event": "sandbox", "name": backend.name})
+    sink(SandboxSelected(backend.name))
     job = subject_job(spec["module"], source, limits_from(spec))
     subject = Subject(lambda: backend.start(job), import_timeout=spec.get("import_timeout", 10.0))
     ON_ORPHANED.extend([subject.close, backend.close])
@@ -211,20 +214,14 @@ def run_isolated(
             session=session,
             ready=start.wait,
         )
-        code = run_pytest(plugin)
-        if start.ok:
-            sink(
-                {
-                    "event": "finished",
-                    "exit_code": code,
-                    "restarts": subject.restarts,
-                    "requests": subject.requests,
-                }
-            )
+        run_pytest(plugin)
     finally:
         start.settle()  # never close the subject while it may still be starting
+        # The two sandboxes are torn down side by side: each waits on its own daemon calls.
+        closing = threading.Thread(target=reference.close, name="reference-close", daemon=True)
+        closing.start()
         subject.close(graceful=True)
-        reference.close()
+        closing.join(timeout=60)
         backend.close()
         start.release()
-        sink({"event": "output", "text": subject.output})
+        sink(SubjectOutput(subject.output))

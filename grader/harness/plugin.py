@@ -1,6 +1,6 @@
 """The pytest plugin that serves hidden tests their fixtures and records each test's outcome.
 
-Outcomes are collected through hooks and handed to a sink as plain dicts, never parsed from
+Outcomes are collected through hooks and handed to a sink as typed events, never parsed from
 terminal output, so nothing a submission prints can change what is recorded.
 """
 
@@ -12,15 +12,9 @@ from typing import Any, Protocol
 
 import pytest
 
+from grader.caps import DETAIL_CAP, MESSAGE_LIMIT, TEST_OUTPUT_CAP
+from grader.harness.events import CollectedTest, Sink, SuiteCollected, TestEnded, TestStarted
 from grader.testkit import Kit
-
-Sink = Callable[[dict[str, Any]], None]
-
-#: How much of a submission's exception message reaches a report.
-MESSAGE_LIMIT = 300
-
-#: How much of a submission's output during one test is kept.
-OUTPUT_LIMIT = 4000
 
 
 class TestSession(Protocol):
@@ -80,7 +74,7 @@ class HarnessPlugin:
         self._make_subject = subject
         self._make_kit = kit
         self._sink = sink
-        self._records: dict[str, dict[str, Any]] = {}
+        self._records: dict[str, dict[str, str]] = {}
         self._started: dict[str, float] = {}
         self._subject: Any = None
 
@@ -116,14 +110,11 @@ class HarnessPlugin:
             category = str(marker.args[0]) if marker and marker.args else ""
             doc = getattr(getattr(item, "function", None), "__doc__", None)
             tests.append(
-                {
-                    "nodeid": item.nodeid,
-                    "name": item.name,
-                    "category": category,
-                    "hint": first_line(doc),
-                }
+                CollectedTest(
+                    nodeid=item.nodeid, name=item.name, category=category, hint=first_line(doc)
+                )
             )
-        self._sink({"event": "collected", "tests": tests})
+        self._sink(SuiteCollected(tuple(tests)))
         if self._prepare_reference is not None and any(
             "reference" in getattr(item, "fixturenames", ()) for item in items
         ):
@@ -134,8 +125,8 @@ class HarnessPlugin:
     def pytest_runtest_logstart(self, nodeid: str, location: object) -> None:
         """Mark a test as started, so a parent that must kill us knows which one hung."""
         self._started[nodeid] = time.monotonic()
-        self._records[nodeid] = {"status": "passed", "kind": "", "message": "", "detail": ""}
-        self._sink({"event": "start", "nodeid": nodeid})
+        self._records[nodeid] = {"status": "passed", "message": "", "detail": ""}
+        self._sink(TestStarted(nodeid))
         if self._session is not None:
             self._session.begin_test()
 
@@ -155,20 +146,17 @@ class HarnessPlugin:
                     else ("failed" if call.when == "call" else "error")
                 )
                 record.update(
-                    status=status,
-                    kind=kind,
-                    message=message,
-                    detail=str(report.longreprtext)[-4000:],
+                    status=status, message=message, detail=str(report.longreprtext)[-DETAIL_CAP:]
                 )
         elif record is not None and report.skipped and call.when != "teardown":
-            record.update(status="skipped", kind="skipped", message="skipped")
+            record.update(status="skipped", message="skipped")
         return report  # type: ignore[return-value]
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Keep what the submission printed during the test, apart from our records."""
         record = self._records.get(report.nodeid)
         if record is not None and report.when == "call":
-            record["output"] = (report.capstdout + report.capstderr)[-OUTPUT_LIMIT:]
+            record["output"] = (report.capstdout + report.capstderr)[-TEST_OUTPUT_CAP:]
 
     def pytest_runtest_logfinish(self, nodeid: str, location: object) -> None:
         """Emit the finished test's record."""
@@ -176,4 +164,13 @@ class HarnessPlugin:
             self._session.end_test()
         record = self._records.pop(nodeid, {"status": "error", "message": "no report"})
         duration = time.monotonic() - self._started.pop(nodeid, time.monotonic())
-        self._sink({"event": "end", "nodeid": nodeid, "duration": round(duration, 6), **record})
+        self._sink(
+            TestEnded(
+                nodeid=nodeid,
+                status=record["status"],
+                message=record.get("message", ""),
+                detail=record.get("detail", ""),
+                duration=round(duration, 6),
+                output=record.get("output", ""),
+            )
+        )

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from grader.exercise import Exercise
 from grader.scoring import TestRecord
-
-#: Cleanups a harness child runs if its parent dies (isolated mode registers its sandbox's).
-ON_ORPHANED: list[Callable[[], None]] = []
 
 
 @dataclass
@@ -23,7 +19,6 @@ class SuiteOutcome:
     timed_out: bool = False
     output: str = ""
     sandbox: str | None = None
-    notes: list[str] = field(default_factory=list)
 
 
 class SuiteRunner(Protocol):

@@ -7,6 +7,7 @@ answer. :meth:`Kit.cost` measures CPU time from outside the submission's process
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
@@ -149,6 +150,42 @@ class Kit:
         """``[list(fn(*args)) for args in args_list]`` in one batch (keys unwrapped), e.g. for
         many ``sl.range(lo, hi)`` calls."""
         return self._batch("collect_each", fn, args_list, limit=limit)  # type: ignore[no-any-return]
+
+    def call_each_side_by_side(
+        self, batches: Sequence[tuple[Callable[..., Any], Iterable[Sequence[Any]]]]
+    ) -> list[list[Any]]:
+        """``[kit.call_each(fn, args_list) for fn, args_list in batches]``, with batches for
+        different sandboxes (the submission's and the reference's) running at the same time.
+
+        For building large structures quickly; never measure a cost this way.
+        """
+        results: list[list[Any]] = [[] for _ in batches]
+        failures: list[BaseException] = []
+
+        def run(index: int, fn: Any, args_list: Iterable[Sequence[Any]]) -> None:
+            try:
+                results[index] = self.call_each(fn, args_list)
+            except BaseException as exc:  # re-raised in the test's own thread below
+                failures.append(exc)
+
+        by_side: dict[int, list[tuple[int, Any, Any]]] = {}
+        for index, (fn, args_list) in enumerate(batches):
+            by_side.setdefault(id(self._bridge(fn)), []).append((index, fn, args_list))
+
+        def run_all(jobs: list[tuple[int, Any, Any]]) -> None:
+            for job in jobs:
+                run(*job)
+
+        threads = [
+            threading.Thread(target=run_all, args=(jobs,), daemon=True) for jobs in by_side.values()
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if failures:
+            raise failures[0]
+        return results
 
     def _batch(self, op: str, fn: Any, args_list: Iterable[Sequence[Any]], **extra: Any) -> Any:
         """Batch ``op`` over ``fn`` and its argument lists, where ``fn`` lives; keys unwrapped."""

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from grader.errors import SandboxUnavailable
 from grader.exercise import Exercise
 from grader.grading import grade
 from grader.harness.supervisor import ChildRunner
@@ -160,3 +161,14 @@ def test_memory_bomb_is_reported_per_test(adder: Exercise, backend: str) -> None
 def test_flood_is_capped(adder: Exercise, backend: str) -> None:
     report, _ = grade_hostile(adder, "flood", backend)
     assert len(report.output) <= 16_000
+
+
+@pytest.mark.docker
+def test_a_configured_runtime_reaches_the_grading_child(adder: Exercise) -> None:
+    """The runtime is settled once and handed down: the harness child's Docker backend asks
+    for it (a missing one is an error, never a silent fallback to the default runtime)."""
+    backend_or_skip("docker")
+    runner = ChildRunner(backend="docker", runtime="no-such-runtime")
+    submission = from_text(b"def add(a, b):\n    return a + b\n", "adder.py")
+    with pytest.raises(SandboxUnavailable, match="no runtime named 'no-such-runtime'"):
+        grade(adder, submission, runner)

@@ -198,8 +198,11 @@ def reference() -> Path:
     return Catalogue().get(EXERCISE).reference_path
 
 
-def mutant(name: str) -> Path:
-    return next(m.path for m in Catalogue().get(EXERCISE).mutants() if m.name == name)
+def mutant(name: str, folder: Path) -> Path:
+    """The mutant's module, built from the reference and written to ``folder``."""
+    path = folder / f"mutant_{name}.py"
+    path.write_text(next(m for m in Catalogue().get(EXERCISE).mutants() if m.name == name).source())
+    return path
 
 
 def check_common(run: Run) -> dict[str, Any]:
@@ -237,7 +240,7 @@ def test_local_mode_passing_solution_passes(tmp_path: Path, venv: Path) -> None:
 
 
 def test_local_mode_failing_solution_fails_with_annotations(tmp_path: Path, venv: Path) -> None:
-    run = run_workflow(make_repo(tmp_path, mutant("evict_mru")), venv, tmp_path)
+    run = run_workflow(make_repo(tmp_path, mutant("evict_mru", tmp_path)), venv, tmp_path)
     assert run.exit_status == 1, run.log()
     assert run.step("Require a passing score").returncode == 1
     report = check_common(run)
@@ -279,7 +282,7 @@ def test_gitlab_job_grades_locally(tmp_path: Path, venv: Path) -> None:
     exercise = Catalogue().get(EXERCISE)
     repo = tmp_path / "repo"
     write_practice_repo(exercise, repo, Options(gitlab=True, min_percent=100))
-    shutil.copyfile(mutant("len_counts_expired"), repo / MODULE)
+    shutil.copyfile(mutant("len_counts_expired", tmp_path), repo / MODULE)
     doc = yaml.safe_load((repo / ".gitlab-ci.yml").read_text())
     script = tmp_path / "gitlab.sh"
     script.write_text("\n".join(doc["grade"]["script"]) + "\n")
@@ -362,7 +365,7 @@ def test_api_mode_grades_on_the_server(tmp_path: Path, venv: Path,
                                        api_server: tuple[str, str], solution: str,
                                        passes: bool) -> None:
     url, token = api_server
-    source = reference() if solution == "reference" else mutant(solution)
+    source = reference() if solution == "reference" else mutant(solution, tmp_path)
     run = run_workflow(make_repo(tmp_path, source), venv, tmp_path,
                        secrets={"GRADER_URL": url, "GRADER_TOKEN": token})
     grading = run.step("Grade against the hidden tests")

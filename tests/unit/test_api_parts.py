@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -118,13 +119,35 @@ def test_metrics_text_format() -> None:
     assert "# TYPE grader_grading_duration_seconds histogram" in text
 
 
-def test_settings_come_from_env_then_flags() -> None:
-    env = {"GRADER_PORT": "9000", "GRADER_OPEN_MODE": "true", "GRADER_SANDBOX": "process",
-           "GRADER_WORKERS": "3", "GRADER_RATE_BURST": "", "GRADER_UNRELATED": "x"}
-    settings = Settings.from_env(env, port=None, workers=5)
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """No GRADER_* variable of the developer's; set the test's own with the returned patch."""
+    for name in [n for n in os.environ if n.startswith("GRADER_")]:
+        monkeypatch.delenv(name)
+    return monkeypatch
+
+
+def test_settings_come_from_env_then_flags(clean_env: pytest.MonkeyPatch) -> None:
+    env = {"GRADER_PORT": " 9000 ", "GRADER_OPEN_MODE": "true", "GRADER_SANDBOX": "process",
+           "GRADER_WORKERS": "3", "GRADER_RATE_BURST": "", "GRADER_MAX_WAIT": "  ",
+           "GRADER_UNRELATED": "x", "GRADER_SANDBOX_IMAGE": "img:2"}
+    for name, value in env.items():
+        clean_env.setenv(name, value)
+    settings = Settings.from_env(port=None, workers=5)
     assert settings.port == 9000 and settings.open_mode and settings.workers == 5
     assert settings.sandbox is SandboxChoice.PROCESS and settings.rate_burst == 10
+    assert settings.max_wait == 30.0 and settings.sandbox_image == "img:2"
     assert settings.host == "127.0.0.1" and settings.is_loopback
-    assert Settings.from_env({}).open_mode is False
+    assert settings.sandbox_runtime is None and settings.exercises_dir is None
+    clean_env.setenv("GRADER_WORKERS", "0")
     with pytest.raises(SettingsInvalid, match="GRADER_WORKERS"):
-        Settings.from_env({"GRADER_WORKERS": "0"})
+        Settings.from_env()
+    with pytest.raises(SettingsInvalid, match="GRADER_NO_SUCH_FLAG"):
+        Settings.from_env(no_such_flag=1)
+
+
+def test_service_defaults_without_env(clean_env: pytest.MonkeyPatch) -> None:
+    settings = Settings.from_env()
+    assert settings.open_mode is False and settings.sandbox is SandboxChoice.AUTO
+    assert settings.port == 8000 and settings.workers == (os.cpu_count() or 1)
+    assert settings.database_url.endswith("hidden-grader/grader.sqlite3")

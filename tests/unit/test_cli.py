@@ -122,6 +122,9 @@ def test_validate_reports_every_check(adder: Exercise) -> None:
     assert subjects[:5] == ["layout", "hidden tests", "mutants", "visible tests on reference",
                             "visible tests on stub"]
     assert "mutant strict_boundary" in subjects and "stub" in subjects
+    killed = {c.subject: c.result for c in result.checks if c.subject.startswith("mutant ")}
+    assert killed["mutant subtracts"].endswith("failed; killed by test_add_integers")
+    assert killed["mutant strict_boundary"].endswith("killed by test_ticks_since_counts_boundary")
 
 
 def test_validate_cli_fails_when_the_suite_is_too_small() -> None:
@@ -135,11 +138,13 @@ def test_validate_catches_a_mutant_that_survives(tmp_path: Path) -> None:
 
     root = tmp_path / "adder"
     shutil.copytree(FIXTURE_EXERCISES / "adder", root)
-    (root / "mutants" / "harmless.py").write_text(
-        '"""Bug: none really."""\n' + (root / "reference" / "adder.py").read_text())
+    with (root / "mutants.toml").open("a") as toml:
+        toml.write('\n[[mutant]]\nname = "harmless"\nbug = "none really."\n'
+                   'edit = [{ replace = "The sum of a and b.", with = "a + b" }]\n')
     result = validate_exercise(Exercise(root), DirectRunner, runs=1, min_tests=1, min_mutants=1)
     survivor = next(c for c in result.checks if c.subject == "mutant harmless")
     assert not survivor.ok and not result.ok
+    assert survivor.result == "100/100 passed; survived every test"
 
 
 def test_validate_in_a_sandbox_demands_that_both_modes_agree(adder: Exercise) -> None:

@@ -16,6 +16,7 @@ import pytest
 
 from grader.exercise import Visibility
 from grader.formats import FORMATS, render
+from grader.formats.common import mode_label
 from grader.public import to_public
 from grader.report import (
     PublicReport,
@@ -44,6 +45,7 @@ TESTS = [
 ]
 
 EXTENSIONS = {
+    "text": "txt",
     "json": "json",
     "junit": "junit.xml",
     "exercism": "exercism.json",
@@ -150,6 +152,59 @@ def test_every_format_ends_with_one_newline() -> None:
 def test_unknown_format_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown report format 'yaml'"):
         render(public("passed"), "yaml")
+
+
+@pytest.mark.parametrize(("mode", "sandbox", "label"), [
+    ("isolated", "docker", "isolated (docker)"), ("isolated", "process", "isolated (process)"),
+    ("isolated", None, "isolated"), ("isolated", "", "isolated"), ("direct", None, "direct")])
+def test_mode_label_says_only_what_the_report_knows(mode: str, sandbox: str | None,
+                                                    label: str) -> None:
+    update = {"mode": mode, "sandbox": sandbox}
+    assert mode_label(public("failed").model_copy(update=update)) == label
+    assert mode_label(scenarios()["failed"].model_copy(update=update)) == label  # full reports too
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_no_format_writes_a_sandbox_it_does_not_know(fmt: str) -> None:
+    # A submission with a problem never reaches the sandbox: isolated mode, no sandbox named.
+    report = public("errored").model_copy(update={"sandbox": None})
+    text = render(report, fmt)
+    assert "None" not in text and "()" not in text
+    if fmt in ("text", "markdown"):
+        assert "isolated mode" in text
+
+
+def test_cli_format_choices_are_the_registry() -> None:
+    from grader.cli.grading import DEFAULT_FORMAT, Format
+
+    assert [f.value for f in Format] == list(FORMATS)
+    assert DEFAULT_FORMAT == "text" == FORMATS[0]
+
+
+# --- Text --------------------------------------------------------------------------------------
+
+
+def test_text_shows_the_output_as_it_was_printed() -> None:
+    report = public("failed").model_copy(
+        update={"output": "[red]not markup[/] :smile: esc\x1b[31m bell\x07\n\n"})
+    text = render(report, "text")
+    assert text.endswith("\n[red]not markup[/] :smile: esc\ufffd[31m bell\ufffd\n")
+
+
+def test_text_terminal_and_plain_share_one_layout(monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    from grader.cli import output
+
+    report = public("failed")
+    monkeypatch.setattr(output, "stdout_is_terminal", lambda: True)
+    monkeypatch.setenv("COLUMNS", "200")
+    output.print_report(report)
+    drawn = capsys.readouterr().out
+    plain = render(report, "text")
+    for line in plain.splitlines():
+        if "\t" not in line:  # tables are drawn with boxes on a terminal
+            assert line in drawn, line
+    assert "┃ category ┃ passed ┃ points ┃" in drawn
 
 
 # --- JUnit -------------------------------------------------------------------------------------

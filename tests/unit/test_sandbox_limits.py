@@ -87,10 +87,10 @@ def test_split_status() -> None:
 
 def test_result_ok_and_describe() -> None:
     assert SandboxResult(exit_code=0).ok
-    assert SandboxResult(exit_code=2).describe() == "exited with 2"
+    assert SandboxResult(exit_code=2).describe() == "exit code 2"
     timed = SandboxResult(exit_code=None, signal=9, timed_out=True)
     assert not timed.ok
     assert timed.describe() == "killed by SIGKILL (wall timeout)"
     both = SandboxResult(exit_code=None, signal=9, memory_killed=True, output_truncated=True)
     assert both.describe() == "killed by SIGKILL (memory limit, output limit)"
-    assert SandboxResult(exit_code=None).describe() == "ended with unknown status"
+    assert SandboxResult(exit_code=None).describe() == "unknown status"

@@ -1,8 +1,10 @@
-"""select_backend: Docker when usable, else process with a warning; forcing."""
+"""select_backend: Docker when usable, else process with a warning; forcing; no environment."""
 
 from __future__ import annotations
 
 import logging
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +17,7 @@ from sandbox import (
     SandboxError,
     select_backend,
 )
+from sandbox.image import IMAGE_TAG, default_image, default_runtime
 
 
 class FakeDocker:
@@ -31,11 +34,6 @@ def _broken(exc: SandboxError) -> Any:
         raise exc
 
     return factory
-
-
-@pytest.fixture(autouse=True)
-def no_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("GRADER_SANDBOX", raising=False)
 
 
 def test_docker_chosen_when_available(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -64,25 +62,58 @@ def test_forced_docker_raises_instead_of_falling_back(monkeypatch: pytest.Monkey
     monkeypatch.setattr(sandbox.docker_backend, "DockerSandbox", _broken(ImageMissing("no image")))
     with pytest.raises(ImageMissing, match="grader image build"):
         select_backend("docker")
-    monkeypatch.setenv("GRADER_SANDBOX", "docker")
-    with pytest.raises(ImageMissing):
-        select_backend()
 
 
-def test_forced_process_via_env(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_forced_process(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sandbox.docker_backend, "DockerSandbox", FakeDocker)
-    monkeypatch.setenv("GRADER_SANDBOX", "process")
-    backend, warning = select_backend()
+    backend, warning = select_backend("process")
     assert isinstance(backend, ProcessSandbox)
     assert warning == backend.warning
 
 
-def test_argument_beats_env(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("prefer", [None, "", "auto", " Auto "])
+def test_auto_and_none_let_it_choose(monkeypatch: pytest.MonkeyPatch, prefer: str | None) -> None:
+    monkeypatch.setattr(sandbox.docker_backend, "DockerSandbox", FakeDocker)
+    assert isinstance(select_backend(prefer, image="img:1").backend, FakeDocker)
+    monkeypatch.setattr(sandbox.docker_backend, "DockerSandbox", _broken(DaemonUnavailable("down")))
+    assert isinstance(select_backend(prefer).backend, ProcessSandbox)
+
+
+def test_environment_is_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The choice, image and runtime come from the arguments only."""
     monkeypatch.setattr(sandbox.docker_backend, "DockerSandbox", FakeDocker)
     monkeypatch.setenv("GRADER_SANDBOX", "process")
+    monkeypatch.setenv("GRADER_SANDBOX_IMAGE", "from-env:1")
+    monkeypatch.setenv("GRADER_SANDBOX_RUNTIME", "from-env")
+    backend, warning = select_backend()
+    assert isinstance(backend, FakeDocker) and warning is None
+    assert (backend.image, backend.runtime) == (None, None)
+    monkeypatch.setenv("GRADER_SANDBOX", "vm")
     assert isinstance(select_backend("docker").backend, FakeDocker)
 
 
+def test_defaults_are_constants(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GRADER_SANDBOX_IMAGE", "from-env:1")
+    monkeypatch.setenv("GRADER_SANDBOX_RUNTIME", "from-env")
+    assert default_image() == IMAGE_TAG and default_runtime() is None
+
+
 def test_unknown_choice_is_an_error() -> None:
-    with pytest.raises(SandboxError, match="GRADER_SANDBOX"):
+    with pytest.raises(SandboxError, match="auto, docker, process"):
         select_backend("vm")
+
+
+def test_sandbox_package_reads_no_environment() -> None:
+    """No module of ``sandbox`` reads a variable: the grader passes every setting in.
+
+    (The sandboxed program's own environment, ``{"PATH": ...}``, is not a read.)
+    """
+    reads = re.compile(r"\benviron\b|getenv")
+    root = Path(sandbox.__file__).parent
+    found = [
+        f"{path.relative_to(root)}:{number}: {line.strip()}"
+        for path in sorted(root.rglob("*.py"))
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if reads.search(line)
+    ]
+    assert found == []

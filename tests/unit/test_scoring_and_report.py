@@ -9,8 +9,18 @@ from pathlib import Path
 import pytest
 
 from grader.exercise import Visibility
-from grader.public import REDACTED, to_public
-from grader.report import SCHEMA_VERSION, Report, RunStatus, TestResult, TestStatus, report_schema
+from grader.public import PUBLIC_ALLOW_LIST, REDACTED, to_public
+from grader.report import (
+    SCHEMA_VERSION,
+    PublicReport,
+    PublicTestResult,
+    Report,
+    ReportBase,
+    RunStatus,
+    TestResult,
+    TestStatus,
+    report_schema,
+)
 from grader.scoring import TestRecord, score_tests
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -84,11 +94,50 @@ def test_canary_is_redacted_everywhere() -> None:
     assert public.output == f"printed {REDACTED}"
 
 
+RUN_FACTS = ["schema_version", "grader_version", "exercise", "status", "score", "max_score",
+             "message", "mode", "sandbox", "suite_hash", "started_at", "duration"]
+RESULTS = ["categories", "tests", "output"]
+
+
+def test_both_reports_share_their_fields_in_the_published_order() -> None:
+    assert issubclass(Report, ReportBase) and issubclass(PublicReport, ReportBase)
+    assert list(Report.model_fields) == RUN_FACTS + RESULTS
+    assert list(PublicReport.model_fields) == [*RUN_FACTS, "visibility", *RESULTS]
+    shared = set(RUN_FACTS + RESULTS) - {"tests"}
+    for name in shared:
+        full, public = Report.model_fields[name], PublicReport.model_fields[name]
+        assert (full.annotation, full.default) == (public.annotation, public.default), name
+
+
+def test_allow_list_names_every_public_field_and_nothing_grader_only() -> None:
+    assert set(PUBLIC_ALLOW_LIST.report) | {"schema_version", "visibility", "tests"} == set(
+        PublicReport.model_fields)
+    assert set(PUBLIC_ALLOW_LIST.test) == set(PublicTestResult.model_fields)
+    assert set(PUBLIC_ALLOW_LIST.report) <= set(Report.model_fields)
+    assert set(PUBLIC_ALLOW_LIST.test) <= set(TestResult.model_fields)
+    assert {"detail", "duration"}.isdisjoint(PUBLIC_ALLOW_LIST.test)
+
+
+def test_public_view_blanks_what_the_level_hides() -> None:
+    levels = {v: to_public(sample_report(), v, CANARY) for v in Visibility}
+    for visibility, public in levels.items():
+        assert public.visibility == visibility.value
+        assert (public.score, public.mode, public.sandbox) == (50, "isolated", "docker")
+        for test in public.tests:
+            shown = test.model_dump(exclude_none=True)
+            assert {"category", "points", "max_points", "status"} <= set(shown)
+    assert all(t.name is None and t.message is None and t.hint is None
+               for t in levels[Visibility.SCORES].tests)
+    assert [t.name for t in levels[Visibility.NAMES].tests] == ["test_a", f"test_b_{REDACTED}"]
+    assert levels[Visibility.NAMES].output == "" and levels[Visibility.HINTS].output
+
+
 @pytest.mark.parametrize("public", [False, True])
 def test_published_schema_is_current(public: bool) -> None:
     name = f"{'public-' if public else ''}report.schema.json"
-    published = json.loads((DOCS / "schema" / name).read_text())
-    assert published == report_schema(public), f"regenerate docs/schema/{name} with `grader schema`"
+    published = (DOCS / "schema" / name).read_text()
+    assert published == json.dumps(report_schema(public), indent=2) + "\n", (
+        f"regenerate docs/schema/{name} with `grader schema`")
 
 
 def test_report_is_versioned_and_validates_against_its_model() -> None:

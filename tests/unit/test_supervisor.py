@@ -1,4 +1,5 @@
-"""The supervisor's promises about its harness child: it never outlives its parent."""
+"""The supervisor's promises about its harness child: it never outlives its parent, and a line
+of its results that is no event is a clear fault of the harness, not a crash."""
 
 from __future__ import annotations
 
@@ -8,9 +9,18 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from grader.errors import HarnessFault
+from grader.exercise import Exercise
+from grader.grading import grade
+from grader.harness import collection, launch
+from grader.harness.runner import SuiteRunner
+from grader.harness.supervisor import ChildRunner, DirectRunner, child_env, collect_suite
+from grader.submission import from_text
 
 from ..conftest import FIXTURE_EXERCISES
 
@@ -90,3 +100,48 @@ def test_harness_child_dies_with_its_parent(tmp_path: Path, backend: str | None)
     finally:
         if parent.poll() is None:
             parent.kill()
+
+
+def test_a_child_whose_parent_died_while_it_started_ends_too(adder: Exercise, tmp_path: Path) -> None:
+    """The spec names the parent, so a child that only starts up after its parent died ends."""
+    (tmp_path / "adder.py").write_text(SLOW_SUBMISSION)
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    spec = launch.write_spec(tmp_path, adder, results=str(tmp_path / "results.jsonl"),
+                             submission_dir=str(tmp_path), mode="direct")
+    spec.write_text(spec.read_text().replace(f'"parent": {os.getpid()}', f'"parent": {gone.pid}'))
+    child = subprocess.run(launch.child_command(spec), env=launch.child_env(), cwd=tmp_path,
+                           capture_output=True, timeout=30, check=False)
+    assert child.returncode == 3, child.stderr.decode()[-2000:]
+
+
+def test_direct_runner_is_a_child_runner_without_a_backend() -> None:
+    factory: Callable[[], SuiteRunner] = DirectRunner
+    runner = factory()
+    assert isinstance(runner, DirectRunner) and isinstance(runner, ChildRunner)
+    assert (runner.mode, runner.backend, runner.image) == ("direct", None, None)
+    isolated = ChildRunner(backend="process", image="runner:latest")
+    assert (isolated.mode, isolated.backend, isolated.image) == ("isolated", "process", "runner:latest")
+    assert ChildRunner().mode == "direct"
+
+
+def test_the_supervisor_still_offers_what_moved() -> None:
+    assert (child_env, collect_suite) == (launch.child_env, collection.collect_suite)
+
+
+FORGER = textwrap.dedent('''
+    import json, sys
+    with open(json.load(open(sys.argv[1]))["results"], "a") as results:
+        results.write("not an event\\n")
+
+    def add(a, b):
+        return a + b
+''')
+
+
+def test_a_line_that_is_no_event_is_a_harness_fault(adder: Exercise) -> None:
+    """Only trusted code shares the direct child, so a forged line is the harness's fault."""
+    with pytest.raises(HarnessFault, match=r"malformed event: not JSON .*'not an event'"):
+        grade(adder, from_text(FORGER.encode(), "adder.py"), DirectRunner())
+    time.sleep(0.2)
+    assert [p for p in children_of(os.getpid()) if alive(p)] == [], "the child outlived the fault"

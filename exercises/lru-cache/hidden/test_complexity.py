@@ -29,20 +29,22 @@ MAX_GROWTH = 4.0
 MAX_RATIO = 8.0
 
 
-def filled(module, kit, size, ttl):
-    """A full cache of `size` int keys 0..size-1."""
-    cache = module.LRUCache(size, ttl=ttl, clock=kit.clock(0.0))
-    kit.call_each(cache.put, [(i, i) for i in range(size)])
-    return cache
+def filled(kit, subject, reference, ttl):
+    """Full caches of SMALL and LARGE int keys, per implementation, filled side by side."""
+    caches = {
+        (name, size): module.LRUCache(size, ttl=ttl, clock=kit.clock(0.0))
+        for name, module in (("sub", subject), ("ref", reference))
+        for size in (SMALL, LARGE)
+    }
+    kit.call_each_side_by_side(
+        [(cache.put, [(i, i) for i in range(size)]) for (_, size), cache in caches.items()]
+    )
+    return caches
 
 
 def best_costs(kit, subject, reference, batch, ttl=None):
     """The lowest cost of `batch(cache, size, round)` per (implementation, size)."""
-    caches = {
-        (name, size): filled(module, kit, size, ttl)
-        for name, module in (("sub", subject), ("ref", reference))
-        for size in (SMALL, LARGE)
-    }
+    caches = filled(kit, subject, reference, ttl)
     best = dict.fromkeys(caches, math.inf)
     for round_no in range(ROUNDS):
         for (name, size), cache in caches.items():

@@ -26,13 +26,6 @@ MAX_GROWTH = 3.0
 MAX_RATIO = 5.0
 
 
-def _build(module, kit, n):
-    """A skip list holding the even keys 0, 2, ..., 2(n-1), inserted largest first."""
-    sl = module.SkipList(seed=SEED)
-    kit.call_each(sl.insert, [(k, k) for k in range(2 * (n - 1), -1, -2)])
-    return sl
-
-
 def _present(n, count, round_no):
     """``count`` stored keys, spread at random over the upper half of the list (where a walk
     along the bottom list costs the most; a skip list's cost does not depend on the place)."""
@@ -48,7 +41,10 @@ def best_costs(kit, subject, reference, batch, collect=False):
     """The lowest cost of ``batch(sl, n, round)`` per (implementation, n). Batches that change
     the list change the submission's and the reference's alike."""
     modules = {"sub": subject, "ref": reference}
-    lists = {(m, n): _build(modules[m], kit, n) for m in modules for n in (SMALL, LARGE)}
+    lists = {(m, n): modules[m].SkipList(seed=SEED) for m in modules for n in (SMALL, LARGE)}
+    kit.call_each_side_by_side(
+        [(sl.insert, [(k, k) for k in range(2 * (n - 1), -1, -2)]) for (_, n), sl in lists.items()]
+    )
     best = dict.fromkeys(lists, math.inf)
     for round_no in range(ROUNDS):
         for (m, n), sl in lists.items():
