@@ -141,15 +141,13 @@ class KitLink:
         rid = message.get("rid")
         if type(rid) is not int:
             raise ProtocolViolation("a call from the submission's side without a call id")
+        what = "call from the submission's side"
         try:
             kit_id = wire.ident(message.get("k"))
             method = wire.text(message.get("m"), 50)
-            args = self._decode(message.get("args", []))
-            kwargs = self._decode(message.get("kwargs", {"$d": []}))
         except wire.WireError as exc:
-            raise ProtocolViolation(f"malformed call from the submission's side: {exc}") from None
-        if type(args) is not list or type(kwargs) is not dict:
-            raise ProtocolViolation("malformed call from the submission's side")
+            raise ProtocolViolation(f"malformed {what}: {exc}") from None
+        args, kwargs = self._arguments(message, what)
         obj = self._objects.get(kit_id)
         if obj is None:
             # A thread of an earlier test, or a made-up id: refused there, not fatal here.
@@ -179,17 +177,25 @@ class KitLink:
         """Record a call the stand-in of an ungated script answered itself."""
         try:
             obj = self._objects.get(wire.ident(message.get("rec")))
-            args = self._decode(message.get("args", []))
-            kwargs = self._decode(message.get("kwargs", {"$d": []}))
         except wire.WireError as exc:
             raise ProtocolViolation(f"malformed call record: {exc}") from None
-        if type(args) is not list or type(kwargs) is not dict:
-            raise ProtocolViolation("malformed call record")
+        args, kwargs = self._arguments(message, "call record")
         if obj is None:
             return  # a thread of an earlier test: its test is over
         if not isinstance(obj, Script) or obj.gate is not None:
             raise ProtocolViolation("a call record for a kit object that is not a plain script")
         obj.record(args, kwargs)
+
+    def _arguments(self, message: dict[str, Any], what: str) -> tuple[list[Any], dict[str, Any]]:
+        """The decoded arguments of a reverse call or call record (plain data and handles)."""
+        try:
+            args = self._decode(message.get("args", []))
+            kwargs = self._decode(message.get("kwargs", {"$d": []}))
+        except wire.WireError as exc:
+            raise ProtocolViolation(f"malformed {what}: {exc}") from None
+        if type(args) is not list or type(kwargs) is not dict:
+            raise ProtocolViolation(f"malformed {what}")
+        return args, kwargs
 
     def _serve_script(self, rid: int, script: Script, args: list[Any], kwargs: Any) -> None:
         """Record the call; answer its step now, or when the script's gate opens."""

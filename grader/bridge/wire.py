@@ -83,15 +83,7 @@ def _encode_items(items: list[Any] | tuple[Any, ...], ref: Callable[[Any], Any],
     """Encode a sequence's items; scalars inline, because batches hold thousands of them."""
     if depth > MAX_DEPTH:
         raise WireError("value nests too deeply")
-    scalars = _PLAIN_SCALARS
-    return [
-        v
-        if type(v) in scalars
-        # A list of scalars (one argument list of a batch) encodes as itself.
-        or (type(v) is list and all(type(x) in scalars for x in v))
-        else encode(v, ref, depth)
-        for v in items
-    ]
+    return _map_items(items, lambda v: encode(v, ref, depth))
 
 
 def decode(data: Any, resolve: Callable[[dict[str, Any]], Any], depth: int = 0) -> Any:
@@ -130,13 +122,18 @@ def _decode_items(items: list[Any], resolve: Callable[[dict[str, Any]], Any], de
     """Decode a list's items; scalars inline (a JSON parser makes only exact builtin types)."""
     if depth > MAX_DEPTH:
         raise WireError("value nests too deeply")
+    return _map_items(items, lambda v: decode(v, resolve, depth))
+
+
+def _map_items(items: list[Any] | tuple[Any, ...], convert: Callable[[Any], Any]) -> list[Any]:
+    """``convert`` each item, except scalars and lists of scalars (one argument list of a
+    batch), which are their own encoding and decoding (a JSON parser makes only exact
+    builtin types)."""
     scalars = _PLAIN_SCALARS
     return [
         v
-        if type(v) in scalars
-        # A list of scalars decodes as itself (the parser made it, of exact builtin types).
-        or (type(v) is list and all(type(x) in scalars for x in v))
-        else decode(v, resolve, depth)
+        if type(v) in scalars or (type(v) is list and all(type(x) in scalars for x in v))
+        else convert(v)
         for v in items
     ]
 

@@ -24,9 +24,10 @@ pytestmark = pytest.mark.category("complexity")
 SMALL, LARGE, OPS, ROUNDS = 100, 10_000, 2_000, 3
 #: An O(1) solution grows like the reference (about 1); a scan grows about LARGE / SMALL = 100 x.
 MAX_GROWTH = 4.0
-#: A correct solution in plain Python may be several times slower than the reference; a scan
-#: of 10,000 entries per operation is about fifty times slower.
-MAX_RATIO = 8.0
+#: A correct solution in plain Python (a dict and a linked list of its own) stays within about
+#: twice the reference; a list searched on each call (even at C speed, `list.remove`) is ten
+#: times the reference and more at 10,000 entries.
+MAX_RATIO = 4.0
 
 
 def filled(kit, subject, reference, ttl):
