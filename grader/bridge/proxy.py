@@ -170,15 +170,13 @@ class Bridge:
     def cost(self, op: str, fn: Callable[..., Any], args_list: list[Any]) -> float:
         """CPU seconds the sandbox spent on one batch (``call_each`` or ``collect_each``),
         read from outside it just before the request and just after the answer."""
-        fields = {"fn": self.encode(fn), "args_list": self.encode(args_list)}
+        fields: dict[str, Any] = {"fn": fn, "args_list": args_list}
         if op == "collect_each":
             fields["limit"] = 1_000_000
         self.subject.ensure_running()
         before = self.subject.cpu_usage()
-        response = self.subject.request(op, **fields)
+        self.exchange(op, **fields)
         after = self.subject.cpu_usage()
-        if "exc" in response:
-            raise self._exception(response["exc"])
         if before is None or after is None:
             raise SubjectDied("this sandbox cannot measure CPU time, so cost cannot be judged")
         return max(0.0, after - before)

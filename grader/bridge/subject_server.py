@@ -196,22 +196,10 @@ class Server:
         kind = data.get("t")
         obj: Any
         if kind == "call":
-            doc = data.get("doc")
-            obj = stand_ins.KitCallable(
-                kit_id,
-                self.reverse,
-                wire.text(data.get("n", "kit"), 100),
-                wire.text(doc) if doc is not None else None,
-            )
+            obj = stand_ins.KitCallable(kit_id, self.reverse, *_name_and_doc(data))
         elif kind == "script":
-            doc = data.get("doc")
-            obj = stand_ins.KitScript(
-                kit_id,
-                self.report,
-                wire.text(data.get("n", "kit"), 100),
-                wire.text(doc) if doc is not None else None,
-                [self._step(step) for step in _list(data.get("steps"))],
-            )
+            steps = [self._step(step) for step in _list(data.get("steps"))]
+            obj = stand_ins.KitScript(kit_id, self.report, *_name_and_doc(data), steps)
         elif kind == "sleep":
             clock = self.decode(data.get("clock"))
             if not isinstance(clock, stand_ins.KitClock):
@@ -335,6 +323,12 @@ class Server:
                         "bridge_error": f"result cannot be sent: {exc}"[: protocol.TEXT_LIMIT],
                     }
                 )
+
+
+def _name_and_doc(data: dict[str, Any]) -> tuple[str, str | None]:
+    """A kit callable's ``__name__`` and ``__doc__`` from its description."""
+    doc = data.get("doc")
+    return wire.text(data.get("n", "kit"), 100), wire.text(doc) if doc is not None else None
 
 
 def _list(value: Any) -> list[Any]:
