@@ -1,18 +1,26 @@
-"""Accepting a submission: check it, apply the caller's limits, store it, then queue it."""
+"""Accepting a submission: check it, apply the caller's limits, store it, then queue it.
+
+The row is committed (``received``) before the queue hears of it and before the ``202``: if
+handing it to the queue fails, it is still accepted and the sweeper queues it later.
+"""
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Mapping
 
 from sqlalchemy.orm import Session
 
 from api import store
+from api.dispatch import hand_over
 from api.errors import ApiError
 from api.files import check_files
 from api.keys import Caller
 from api.models import Submission
 from api.services import Services
+
+log = logging.getLogger("api")
 
 
 def accept_submission(
@@ -37,14 +45,33 @@ def accept_submission(
         existing = store.find_idempotent(session, caller.id, idempotency_key)
         if existing is not None:
             return _same_request(existing, new), False
-    _check_limits(services, session, caller)
-    # Stored (and committed) before it is queued or answered: a crash after this point
-    # leaves a queued row that the next start-up picks up.
-    row, created = store.insert(session, new)
+    settings = services.settings
+    try:
+        row, created = store.insert(
+            session,
+            new,
+            cap=settings.max_queued_per_key,
+            admit=lambda: _check_rate(services, caller),
+        )
+    except store.CapReached as reached:
+        services.metrics.rejected("too_many_queued")
+        raise ApiError(
+            429,
+            "too_many_queued",
+            f"{reached.count} submissions are still waiting or running for this key "
+            f"(limit {settings.max_queued_per_key}); wait for some to finish",
+            {"limit": settings.max_queued_per_key},
+            headers={"Retry-After": "5"},
+        ) from None
     if not created:
         return _same_request(row, new), False
-    services.queue.enqueue(row.id)
     services.metrics.accepted()
+    if hand_over(services.sessions, services.dispatcher, [row.id]):
+        try:  # show where it is now (queued, or already running)
+            session.refresh(row)
+        except Exception as exc:  # stored and handed over: answer with what we have
+            session.rollback()
+            log.warning("could not reread %s: %s", row.id, type(exc).__name__)
     return row, True
 
 
@@ -60,21 +87,19 @@ def _same_request(existing: Submission, new: store.NewSubmission) -> Submission:
     return existing
 
 
-def _check_limits(services: Services, session: Session, caller: Caller) -> None:
-    """The cap on unfinished submissions, then the rate limit: ``429`` with ``Retry-After``."""
+def _check_rate(services: Services, caller: Caller) -> None:
+    """The rate limit: ``429`` with ``Retry-After`` when the caller's bucket is empty.
+
+    If the shared store of the limits (Redis) cannot answer, the submission is let through
+    (the cap on unfinished submissions, kept in the database, still holds): a Redis restart
+    must not stop a fleet from accepting work.
+    """
     settings = services.settings
-    unfinished = store.count_unfinished(session, caller.id)
-    if unfinished >= settings.max_queued_per_key:
-        services.metrics.rejected("too_many_queued")
-        raise ApiError(
-            429,
-            "too_many_queued",
-            f"{unfinished} submissions are still queued or running for this key "
-            f"(limit {settings.max_queued_per_key}); wait for some to finish",
-            {"limit": settings.max_queued_per_key},
-            headers={"Retry-After": "5"},
-        )
-    wait = services.limiter.acquire(caller.id)
+    try:
+        wait = services.limiter.acquire(caller.id)
+    except Exception as exc:
+        log.warning("rate limit unavailable (%s); letting the submission through", exc)
+        return
     if wait > 0:
         services.metrics.rejected("rate_limited")
         retry_after = max(1, math.ceil(wait))

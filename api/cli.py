@@ -10,9 +10,10 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``serve``, ``submit`` and ``keys create|list|revoke`` to ``app``."""
-    from api.commands import keys, serve, submit
+    """Add ``serve``, ``worker``, ``submit`` and ``keys create|list|revoke`` to ``app``."""
+    from api.commands import keys, serve, submit, worker
 
     serve.register(app)
+    worker.register(app)
     submit.register(app)
     keys.register(app)

@@ -15,6 +15,10 @@ from grader.errors import GraderError
 
 #: Seconds a SQLite connection waits for another writer before giving up.
 SQLITE_BUSY_TIMEOUT = 30
+#: Seconds to wait for a PostgreSQL connection (an outage is an error soon, not a hang).
+PG_CONNECT_TIMEOUT = 5
+#: Advisory-lock key under which one process at a time migrates a PostgreSQL database.
+_MIGRATION_LOCK = 0x67726164  # "grad"
 
 
 class DatabaseUnavailable(GraderError):
@@ -43,8 +47,19 @@ def open_database(url: str) -> Engine:
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite gets WAL mode and a busy timeout for concurrent writers."""
     parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        if parsed.drivername == "postgresql":  # the driver this project installs
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        return create_engine(
+            parsed,
+            pool_pre_ping=True,
+            pool_size=5,
+            max_overflow=15,
+            pool_timeout=10,
+            connect_args={"connect_timeout": PG_CONNECT_TIMEOUT},
+        )
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=15)
     database = parsed.database or ""
     if database in ("", ":memory:"):
         engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
@@ -82,6 +97,8 @@ def migrate(engine: Engine) -> None:
     config = Config()
     config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":  # fleet nodes may start together
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 

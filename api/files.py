@@ -42,6 +42,8 @@ def name_problem(name: str, module: str) -> str:
         return "hidden files (dotfiles) are not accepted"
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
         return "control characters are not accepted in a file name"
+    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in name):
+        return "the file name is not valid Unicode (a lone surrogate)"
     if name.lower() in RESERVED_NAMES:
         return "this file would configure the test run and is not accepted"
     if name != module:

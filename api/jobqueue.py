@@ -1,8 +1,7 @@
-"""The work queue between the HTTP handlers and the grading workers.
+"""The in-process work queue of embedded mode, between the HTTP handlers and the worker threads.
 
 The database is the durable record of every submission; the queue only says what to grade
-next. :class:`WorkQueue` is small (enqueue, dequeue, ack, nack) so that a shared queue, e.g. a
-Redis list with a processing list for unacknowledged items, can replace :class:`LocalQueue`.
+next (a fleet uses Celery instead: :mod:`api.fleet`; both sit behind :mod:`api.dispatch`).
 """
 
 from __future__ import annotations

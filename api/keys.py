@@ -20,10 +20,11 @@ OPEN_OWNER = "open"
 
 @dataclass(frozen=True)
 class Caller:
-    """Who is making a request: an API key's id (or ``open``) and its name."""
+    """Who is making a request: an API key's id (or ``open``), its name, whether it is admin."""
 
     id: str
     name: str
+    admin: bool = False
 
 
 def hash_token(token: str) -> str:
@@ -31,8 +32,9 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def create_key(session: Session, name: str) -> tuple[ApiKey, str]:
-    """Store a new key called ``name``; returns it and its token (shown once, never stored)."""
+def create_key(session: Session, name: str, admin: bool = False) -> tuple[ApiKey, str]:
+    """Store a new key called ``name`` (an admin key if ``admin``); returns it and its token
+    (shown once, never stored)."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     key = ApiKey(
         id="key_" + secrets.token_hex(6),
@@ -40,6 +42,7 @@ def create_key(session: Session, name: str) -> tuple[ApiKey, str]:
         token_hash=hash_token(token),
         prefix=token[: len(TOKEN_PREFIX) + 6],
         created_at=utcnow(),
+        admin=admin,
     )
     session.add(key)
     session.commit()
@@ -71,4 +74,4 @@ def authenticate(session: Session, token: str) -> Caller | None:
     # The lookup is by hash already; the constant-time compare keeps it so if that changes.
     if key is None or not hmac.compare_digest(key.token_hash, digest) or key.revoked_at:
         return None
-    return Caller(id=key.id, name=key.name)
+    return Caller(id=key.id, name=key.name, admin=key.admin)

@@ -14,10 +14,12 @@ from starlette.concurrency import run_in_threadpool
 
 from api.bodylimit import BodyLimitMiddleware
 from api.deps import get_settings
+from api.docs_assets import install_docs
 from api.errors import install_error_handlers
 from api.routes import api_router
 from api.services import Services, build_services
 from api.settings import Settings
+from api.web import install_web
 from grader import __version__
 
 log = logging.getLogger("api")
@@ -49,11 +51,14 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         built.notifier.bind(asyncio.get_running_loop())
         app.state.services = built
         requeued = await run_in_threadpool(built.start)
-        log.info(
-            "grading with %d worker(s); %d submission(s) queued from before",
-            built.settings.workers,
-            requeued,
-        )
+        if built.settings.fleet:
+            log.info("fleet API node: gradings go to %s", built.settings.queue_name)
+        else:
+            log.info(
+                "grading with %d worker(s); %d submission(s) queued from before",
+                built.settings.workers,
+                requeued,
+            )
         try:
             yield
         finally:
@@ -65,9 +70,13 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         description=DESCRIPTION,
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
+        docs_url=None,  # served by install_docs, with local assets instead of a CDN's
+        redoc_url=None,
     )
     app.dependency_overrides[get_settings] = lambda: settings
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.include_router(api_router)
+    install_docs(app)
+    install_web(app)  # the web page at /, its assets, and their security headers
     return app

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from sqlalchemy import (
+    Boolean,
     DateTime,
     Float,
     Index,
@@ -14,6 +15,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -42,8 +44,10 @@ def utcnow() -> datetime:
 
 
 class Status(StrEnum):
-    """Where a submission is in its life."""
+    """Where a submission is in its life: stored (``received``), handed to the queue
+    (``queued``), leased by a grading worker (``running``), then final."""
 
+    RECEIVED = "received"
     QUEUED = "queued"
     RUNNING = "running"
     COMPLETED = "completed"
@@ -52,6 +56,8 @@ class Status(StrEnum):
 
 #: Statuses a submission never leaves.
 FINAL = frozenset({Status.COMPLETED, Status.ERROR})
+#: Statuses of a submission waiting for a grading worker.
+WAITING = frozenset({Status.RECEIVED, Status.QUEUED})
 
 
 class Base(DeclarativeBase):
@@ -69,6 +75,8 @@ class ApiKey(Base):
     prefix: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # Admin keys may use the operator view (every submission, the queue, the workers).
+    admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Submission(Base):
@@ -79,6 +87,7 @@ class Submission(Base):
         UniqueConstraint("owner", "idempotency_key", name="uq_submissions_owner_idempotency"),
         Index("ix_submissions_owner_created", "owner", "created_at"),
         Index("ix_submissions_status_created", "status", "created_at"),
+        Index("ix_submissions_status_lease", "status", "lease_expires_at"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -90,6 +99,12 @@ class Submission(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(255), default=None)
     request_hash: Mapped[str] = mapped_column(String(64))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # The grading process that holds attempt ``attempts`` while running, and until when; only
+    # that holder may store its result (see api/store.py).
+    lease_owner: Mapped[str | None] = mapped_column(String(120), default=None)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # When it was last handed to the queue (None: not yet, e.g. the broker was down).
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

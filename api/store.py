@@ -1,19 +1,37 @@
-"""Submission records: created, read and listed for callers; claimed and settled by workers."""
+"""Submission records as callers see them: created (within the caller's cap), read, listed.
+
+What grading workers do to a record (lease, renew, settle) is in :mod:`api.leases`; what the
+sweeper does (hand over again what was stranded) in :mod:`api.sweeper`.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from api.models import FINAL, Status, Submission, utcnow
+from api.models import WAITING, Status, Submission, utcnow
 
-_UNFINISHED = (Status.QUEUED.value, Status.RUNNING.value)
+UNFINISHED = (Status.RECEIVED.value, Status.QUEUED.value, Status.RUNNING.value)
+WAITING_VALUES = tuple(status.value for status in WAITING)
+
+#: Serialises count-then-insert per process where the database cannot (SQLite).
+_CAP_LOCK = threading.Lock()
+
+
+class CapReached(Exception):
+    """The caller already has ``count`` unfinished submissions."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__(count)
+        self.count = count
 
 
 @dataclass(frozen=True)
@@ -40,25 +58,61 @@ def find_idempotent(session: Session, owner: str, key: str) -> Submission | None
 
 
 def count_unfinished(session: Session, owner: str) -> int:
-    """How many of the caller's submissions are queued or running."""
-    query = select(func.count()).where(
-        Submission.owner == owner, Submission.status.in_(_UNFINISHED)
-    )
+    """How many of the caller's submissions are not finished yet."""
+    query = select(func.count()).where(Submission.owner == owner, Submission.status.in_(UNFINISHED))
     return int(session.scalar(query) or 0)
 
 
-def insert(session: Session, new: NewSubmission) -> tuple[Submission, bool]:
-    """Store ``new`` as queued and commit; ``(row, created)``.
+def insert(
+    session: Session,
+    new: NewSubmission,
+    cap: int | None = None,
+    admit: Callable[[], None] = lambda: None,
+) -> tuple[Submission, bool]:
+    """Store ``new`` as received and commit; ``(row, created)``.
 
-    Two concurrent requests with one idempotency key both get here; the unique constraint
-    lets one win and the other gets the winner's row.
+    With ``cap``, ``CapReached`` if the owner already has that many unfinished submissions,
+    counted and inserted under a per-owner lock (a PostgreSQL advisory lock, held by the
+    transaction, so API nodes on one database agree); ``admit`` runs under that lock just
+    before the insert (the rate limit) and may raise to refuse. Two concurrent requests with
+    one idempotency key both get here; the unique constraint lets one win and the other gets
+    the winner's row.
     """
+    if cap is None:
+        return _insert(session, new)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:owner))"), {"owner": new.owner}
+        )
+        return _insert_capped(session, new, cap, admit)
+    with _CAP_LOCK:
+        return _insert_capped(session, new, cap, admit)
+
+
+def _insert_capped(
+    session: Session, new: NewSubmission, cap: int, admit: Callable[[], None]
+) -> tuple[Submission, bool]:
+    """Count, admit, insert (the caller holds the owner's lock)."""
+    count = count_unfinished(session, new.owner)
+    if count >= cap:
+        session.rollback()
+        raise CapReached(count)
+    try:
+        admit()
+    except BaseException:
+        session.rollback()
+        raise
+    return _insert(session, new)
+
+
+def _insert(session: Session, new: NewSubmission) -> tuple[Submission, bool]:
+    """Add the row and commit; the idempotency winner's row if another request won."""
     row = Submission(
         id=str(uuid.uuid4()),
         owner=new.owner,
         exercise=new.exercise,
         files=json.dumps(new.files),
-        status=Status.QUEUED.value,
+        status=Status.RECEIVED.value,
         idempotency_key=new.idempotency_key,
         request_hash=new.request_hash,
         attempts=0,
@@ -103,94 +157,10 @@ def list_owned(
 
 
 def queue_position(session: Session, row: Submission) -> int | None:
-    """1 for the next submission to be graded; ``None`` unless ``row`` is queued."""
-    if row.status != Status.QUEUED.value:
+    """1 for the next submission to be graded; ``None`` unless ``row`` is waiting."""
+    if row.status not in WAITING_VALUES:
         return None
     ahead = select(func.count()).where(
-        Submission.status == Status.QUEUED.value, Submission.created_at < row.created_at
+        Submission.status.in_(WAITING_VALUES), Submission.created_at < row.created_at
     )
     return int(session.scalar(ahead) or 0) + 1
-
-
-def claim(sessions: sessionmaker[Session], submission_id: str) -> Submission | None:
-    """Mark a queued submission running (one more attempt); ``None`` if it is not queued."""
-    with sessions() as session:
-        done = session.execute(
-            update(Submission)
-            .where(Submission.id == submission_id, Submission.status == Status.QUEUED.value)
-            .values(
-                status=Status.RUNNING.value, attempts=Submission.attempts + 1, started_at=utcnow()
-            )
-        )
-        session.commit()
-        if getattr(done, "rowcount", 0) != 1:
-            return None
-        return session.get(Submission, submission_id)
-
-
-def settle(
-    sessions: sessionmaker[Session],
-    submission_id: str,
-    attempt: int,
-    status: Status,
-    **fields: object,
-) -> bool:
-    """Record how attempt ``attempt`` ended; ``False`` if a later attempt took over."""
-    assert status in FINAL
-    with sessions() as session:
-        done = session.execute(
-            update(Submission)
-            .where(
-                Submission.id == submission_id,
-                Submission.attempts == attempt,
-                Submission.status.in_(_UNFINISHED),
-            )
-            .values(status=status.value, finished_at=utcnow(), **fields)
-        )
-        session.commit()
-        return getattr(done, "rowcount", 0) == 1
-
-
-def requeue(sessions: sessionmaker[Session], submission_ids: list[str]) -> None:
-    """Put running submissions back in the queue (the service is stopping before they end)."""
-    if not submission_ids:
-        return
-    with sessions() as session:
-        session.execute(
-            update(Submission)
-            .where(Submission.id.in_(submission_ids), Submission.status == Status.RUNNING.value)
-            .values(status=Status.QUEUED.value, started_at=None)
-        )
-        session.commit()
-
-
-def recover(sessions: sessionmaker[Session], max_attempts: int) -> list[str]:
-    """At start-up: requeue what a crash left queued or running, oldest first.
-
-    A submission whose gradings were interrupted ``max_attempts`` times is settled as an
-    error instead, so that one that kills the service cannot do so forever.
-    """
-    with sessions() as session:
-        rows = session.execute(
-            select(Submission.id, Submission.attempts)
-            .where(Submission.status.in_(_UNFINISHED))
-            .order_by(Submission.created_at, Submission.id)
-        ).all()
-        exhausted = [sid for sid, attempts in rows if attempts >= max_attempts]
-        if exhausted:
-            session.execute(
-                update(Submission)
-                .where(Submission.id.in_(exhausted))
-                .values(
-                    status=Status.ERROR.value,
-                    finished_at=utcnow(),
-                    error=f"grading was interrupted {max_attempts} times; giving up",
-                )
-            )
-        session.execute(
-            update(Submission)
-            .where(Submission.status == Status.RUNNING.value)
-            .values(status=Status.QUEUED.value, started_at=None)
-        )
-        session.commit()
-    return [sid for sid, attempts in rows if attempts < max_attempts]

@@ -1,7 +1,9 @@
-"""The grading workers: a bounded pool of threads taking submission ids off the queue.
+"""Grading: the job that leases, grades and settles one submission, and (embedded mode) a
+bounded pool of threads taking submission ids off the in-process queue.
 
 Each grading runs the hidden suite in child processes (``grader.grading.grade``), so threads
-are enough here: the heavy lifting happens outside this process.
+are enough here: the heavy lifting happens outside this process. In a fleet the same job runs
+in Celery's worker threads (:mod:`api.fleet`).
 """
 
 from __future__ import annotations
@@ -11,15 +13,15 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from api import store
+from api import leases
 from api.jobqueue import WorkQueue
+from api.leases import Claim, LeaseKeeper
 from api.metrics import Metrics
-from api.models import Status, Submission
-from api.notify import Notifier
+from api.models import Status
 from grader.catalogue import Catalogue
 from grader.errors import GraderError
 from grader.grading import grade
@@ -33,8 +35,20 @@ log = logging.getLogger("api.worker")
 _IDLE_POLL = 0.2
 
 
+class ChangeSink(Protocol):
+    """Told whenever a submission changes (wakes long-polls and event streams)."""
+
+    def notify(self, submission_id: str) -> None:
+        """``submission_id`` changed."""
+        ...
+
+
 class GradingJob:
-    """Grade one submission by id and store the outcome; never raises for a grading problem."""
+    """Lease one submission by id, grade it and store the outcome under the lease.
+
+    Never raises for a grading problem (that is the submission's ``error``); raises only when
+    the database cannot be reached to lease it, so the caller can try the message again.
+    """
 
     def __init__(
         self,
@@ -42,40 +56,89 @@ class GradingJob:
         catalogue: Catalogue,
         runner: SuiteRunner,
         metrics: Metrics,
-        notifier: Notifier,
+        notifier: ChangeSink,
+        keeper: LeaseKeeper,
+        max_attempts: int,
     ) -> None:
         self.sessions = sessions
         self.catalogue = catalogue
         self.runner = runner
         self.metrics = metrics
         self.notifier = notifier
+        self.keeper = keeper
+        self.max_attempts = max_attempts
 
     def __call__(self, submission_id: str) -> None:
-        """Claim, grade, settle; a submission that is not queued any more is skipped."""
-        row = store.claim(self.sessions, submission_id)
-        if row is None:
+        """Claim, grade, settle; a submission that is not waiting any more is skipped."""
+        held = leases.claim(
+            self.sessions,
+            submission_id,
+            self.keeper.owner,
+            self.keeper.lease_seconds,
+            self.max_attempts,
+        )
+        if held is None:
             return
-        self.notifier.notify(submission_id)
-        started = time.monotonic()
+        self.keeper.hold(held)
         try:
-            status, fields = self._grade(row)
-        except GraderError as exc:
-            log.warning("grading %s failed: %s", submission_id, exc)
-            status, fields = Status.ERROR, {"error": self._safe_message(row.exercise, exc)}
-        except Exception:  # a bug here must cost one submission, not the worker
-            log.exception("grading %s crashed", submission_id)
-            status, fields = Status.ERROR, {"error": "internal error while grading"}
-        _retry(lambda: store.settle(self.sessions, submission_id, row.attempts, status, **fields))
+            self._notify(submission_id)
+            # One line per grading started: operators (and the fleet tests) count them.
+            log.info("grading %s attempt %d", submission_id, held.attempt)
+            started = time.monotonic()
+            status, fields = self._outcome(held)
+            stored = self._store(held, status, fields)
+        finally:
+            self.keeper.drop(held)
+        log.info(
+            "graded %s attempt %d: %s%s",
+            submission_id,
+            held.attempt,
+            status.value,
+            "" if stored else " (not stored: the lease was taken over)",
+        )
         self.metrics.graded(
             status.value, str(fields.get("result") or ""), time.monotonic() - started
         )
-        self.notifier.notify(submission_id)
+        self._notify(submission_id)
 
-    def _grade(self, row: Submission) -> tuple[Status, dict[str, Any]]:
+    def _notify(self, submission_id: str) -> None:
+        """Tell the listeners; a failure to tell is logged, never fatal."""
+        try:
+            self.notifier.notify(submission_id)
+        except Exception as exc:
+            log.warning("could not announce a change of %s: %s", submission_id, exc)
+
+    def _outcome(self, held: Claim) -> tuple[Status, dict[str, Any]]:
+        """The grading's outcome; grader faults and our own bugs become ``error``."""
+        try:
+            return self._grade(held)
+        except GraderError as exc:
+            log.warning("grading %s failed: %s", held.id, exc)
+            return Status.ERROR, {"error": self._safe_message(held.exercise, exc)}
+        except Exception:  # a bug here must cost one submission, not the worker
+            log.exception("grading %s crashed", held.id)
+            return Status.ERROR, {"error": "internal error while grading"}
+
+    def _store(self, held: Claim, status: Status, fields: dict[str, Any]) -> bool:
+        """Settle under the lease, retrying while the database is away (the keeper renews the
+        lease meanwhile, so a short outage costs no regrading); ``False`` if taken over."""
+        patience = time.monotonic() + max(60.0, 4 * self.keeper.lease_seconds)
+        pause = 0.2
+        while True:
+            try:
+                return leases.settle(self.sessions, held, status, **fields)
+            except Exception as exc:
+                if time.monotonic() > patience:
+                    raise
+                log.warning("storing %s failed (%s); retrying", held.id, type(exc).__name__)
+                time.sleep(pause)
+                pause = min(pause * 2, 5.0)
+
+    def _grade(self, held: Claim) -> tuple[Status, dict[str, Any]]:
         """Run the hidden suite; the public report for the candidate, the full one kept aside."""
-        exercise = self.catalogue.get(row.exercise)
+        exercise = self.catalogue.get(held.exercise)
         module = exercise.meta.module
-        source = json.loads(row.files)[module].encode("utf-8")
+        source = json.loads(held.files)[module].encode("utf-8")
         report = grade(exercise, from_text(source, module), self.runner)
         public = to_public(report, exercise.meta.visibility, exercise.meta.canary)
         return Status.COMPLETED, {
@@ -95,19 +158,6 @@ class GradingJob:
         except GraderError:
             return f"grader fault: {text}"
         return f"grader fault: {text.replace(canary, REDACTED)}"
-
-
-def _retry(action: Callable[[], object], attempts: int = 5) -> None:
-    """Run a database write, retrying briefly: losing a finished grading would be a waste."""
-    for attempt in range(attempts):
-        try:
-            action()
-            return
-        except Exception:
-            if attempt == attempts - 1:
-                raise
-            log.warning("storing a result failed; retrying", exc_info=True)
-            time.sleep(0.2 * 2**attempt)
 
 
 class WorkerPool:

@@ -1,72 +1,154 @@
-"""Benchmark: each exercise's full hidden suite on its reference, direct vs isolated.
+"""Benchmark: what isolation costs. Each exercise's full hidden suite on its reference, graded
+directly, in Docker cold (a container created per sandbox), in Docker warm (the pool), with
+the process backend, and the peer-style baseline (pytest and the tests in one fresh container,
+as Exercism's, otter's and Gradescope's runners do it, see ``bench/peer.py``).
 
-Prints medians over repeated runs of direct mode, isolated mode with the Docker and the process
-backends, and the ratio to the target (isolated <= 1.5 x direct + 0.3 s). A script, not a test:
+    python bench/bench_isolation.py [--runs 5] [--modes direct,cold,warm,process,peer] [SLUG...]
+    python bench/bench_isolation.py --throughput 12 [--modes cold,warm,peer] [SLUG]
 
-    python bench/bench_isolation.py [--runs 5] [--backends docker,process] [SLUG ...]
+The first form prints per-exercise medians of runs interleaved in one invocation (so machine
+load affects every mode alike), the ratio to direct, and the target for warm Docker
+(<= 1.2 x direct + 0.15 s). The second prints gradings per minute at 1 and 2 concurrent
+gradings. A script that prints figures, not a test.
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
-from grader.catalogue import Catalogue
-from grader.grading import grade, suite_tests
-from grader.harness.supervisor import ChildRunner
-from grader.report import RunStatus
-from grader.submission import from_path
-from sandbox import SandboxError, select_backend
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from grader.catalogue import Catalogue  # noqa: E402
+from grader.exercise import Exercise  # noqa: E402
+from grader.grading import grade, suite_tests  # noqa: E402
+from grader.harness.runner import SuiteRunner  # noqa: E402
+from grader.harness.supervisor import ChildRunner  # noqa: E402
+from grader.runners import make_runner  # noqa: E402
+from grader.settings import SandboxChoice  # noqa: E402
+from grader.submission import from_path  # noqa: E402
+from grader.warm import WarmPoolSettings, close_pools  # noqa: E402
+
+MODES = ("direct", "cold", "warm", "process", "peer")
+Grading = Callable[[], None]
 
 
-def timed_grade(slug: str, backend: str | None) -> float:
-    """Seconds to grade the reference once; fails loudly if it does not pass."""
-    exercise = Catalogue().get(slug)
+def graders(exercise: Exercise, modes: list[str]) -> dict[str, Grading]:
+    """One callable per mode that grades the reference once (and fails loudly if it fails)."""
+    runners: dict[str, SuiteRunner] = {}
+    if "direct" in modes:
+        runners["direct"] = ChildRunner()
+    if "cold" in modes:
+        runners["cold"] = make_runner(SandboxChoice.DOCKER)[0]
+    if "warm" in modes:
+        runners["warm"] = make_runner(SandboxChoice.DOCKER, warm=WarmPoolSettings(size=2))[0]
+    if "process" in modes:
+        runners["process"] = make_runner(SandboxChoice.PROCESS)[0]
+    reference = from_path(exercise.reference_path, exercise.meta.module)
+    result: dict[str, Grading] = {}
+    for mode, runner in runners.items():
+
+        def run(runner: SuiteRunner = runner, mode: str = mode) -> None:
+            report = grade(exercise, reference, runner)
+            if not report.passed:
+                raise SystemExit(f"{exercise.slug} reference failed in {mode}: {report.message}")
+
+        result[mode] = run
+    if "peer" in modes:
+        import docker
+        from peer import build_image, run_peer, stage
+
+        build_image()
+        client = docker.from_env()
+        module = exercise.meta.module.removesuffix(".py")
+        job = stage(exercise.hidden_dir, exercise.reference_path, exercise.reference_path, module)
+
+        def peer() -> None:
+            passed, total = run_peer(client, job)
+            if passed != total or not total:
+                raise SystemExit(f"{exercise.slug} reference failed peer-style: {passed}/{total}")
+
+        result["peer"] = peer
+    return {mode: result[mode] for mode in modes if mode in result}
+
+
+def timed(run: Grading) -> float:
+    """Seconds one grading takes."""
     start = time.monotonic()
-    report = grade(exercise, from_path(exercise.reference_path, exercise.meta.module),
-                   ChildRunner(backend=backend))
-    elapsed = time.monotonic() - start
-    if report.status is not RunStatus.PASSED:
-        raise SystemExit(f"{slug} reference did not pass in {backend or 'direct'} mode: {report.message}")
-    return elapsed
+    run()
+    return time.monotonic() - start
 
 
-def available(backend: str) -> bool:
-    """Whether ``backend`` can run here."""
-    try:
-        chosen, _ = select_backend(backend)
-    except SandboxError as exc:
-        print(f"# {backend}: unavailable ({exc})")
-        return False
-    chosen.close()
-    return True
+def latency(slugs: list[str], modes: list[str], runs: int) -> None:
+    """Print the per-exercise medians table."""
+    print(f"# medians of {runs} interleaved runs, seconds; target for warm: 1.2 x direct + 0.15")
+    header = f"{'exercise':<16}" + "".join(f" {m:>8}" for m in modes)
+    header += "".join(f" {m + '/dir':>9}" for m in modes if m != "direct")
+    print(header + "  warm target")
+    for slug in slugs:
+        exercise = Catalogue().get(slug)
+        suite_tests(exercise)  # collected once, outside every timing
+        runs_by_mode = graders(exercise, modes)
+        for run in runs_by_mode.values():
+            run()  # warm-up: imports, page cache, the pool's first containers
+        times: dict[str, list[float]] = {m: [] for m in runs_by_mode}
+        for _ in range(runs):
+            for mode, run in runs_by_mode.items():
+                time.sleep(0.3)  # the pool refills between gradings, as between submissions
+                times[mode].append(timed(run))
+        med = {m: statistics.median(v) for m, v in times.items()}
+        row = f"{slug:<16}" + "".join(f" {med[m]:>8.2f}" for m in med)
+        if "direct" in med:
+            row += "".join(f" {med[m] / med['direct']:>8.2f}x" for m in med if m != "direct")
+            if "warm" in med:
+                target = 1.2 * med["direct"] + 0.15
+                row += f"  {target:.2f} {'ok' if med['warm'] <= target else 'OVER'}"
+        print(row, flush=True)
+    close_pools()
+
+
+def throughput(slug: str, modes: list[str], count: int) -> None:
+    """Print gradings per minute at 1 and 2 concurrent gradings."""
+    exercise = Catalogue().get(slug)
+    suite_tests(exercise)
+    runs_by_mode = graders(exercise, modes)
+    print(f"# {slug}: {count} gradings of the reference per cell; gradings per minute")
+    print(f"{'mode':<10} {'1 at a time':>12} {'2 at a time':>12}")
+    for mode, run in runs_by_mode.items():
+        run()
+        cells = []
+        for workers in (1, 2):
+            start = time.monotonic()
+            with ThreadPoolExecutor(workers) as pool:
+                for future in [pool.submit(run) for _ in range(count)]:
+                    future.result()
+            cells.append(count / (time.monotonic() - start) * 60)
+        print(f"{mode:<10} {cells[0]:>12.1f} {cells[1]:>12.1f}", flush=True)
+    close_pools()
 
 
 def main() -> None:
-    """Measure and print the table."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    """Parse the arguments and print the table asked for."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("slugs", nargs="*")
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--backends", default="docker,process")
+    parser.add_argument("--modes", default=",".join(MODES))
+    parser.add_argument("--throughput", type=int, metavar="N", help="gradings per cell")
     args = parser.parse_args()
+    modes = [m for m in args.modes.split(",") if m]
+    unknown = set(modes) - set(MODES)
+    if unknown:
+        parser.error(f"unknown modes {sorted(unknown)}; choose from {', '.join(MODES)}")
     slugs = args.slugs or Catalogue().slugs()
-    backends = [b for b in args.backends.split(",") if b and available(b)]
-    for slug in slugs:  # collect once, so collection is not in the first run's time
-        suite_tests(Catalogue().get(slug))
-    header = f"{'exercise':<16} {'direct':>8}" + "".join(
-        f" {b:>8} {'ratio':>6} {'target':>7}" for b in backends)
-    print(f"# medians over {args.runs} runs, seconds; target = 1.5 x direct + 0.3")
-    print(header)
-    for slug in slugs:
-        direct = statistics.median(timed_grade(slug, None) for _ in range(args.runs))
-        row = f"{slug:<16} {direct:>8.2f}"
-        for backend in backends:
-            isolated = statistics.median(timed_grade(slug, backend) for _ in range(args.runs))
-            target = 1.5 * direct + 0.3
-            mark = "ok" if isolated <= target else "OVER"
-            row += f" {isolated:>8.2f} {isolated / direct:>5.2f}x {target:>6.2f} {mark}"
-        print(row)
+    if args.throughput:
+        throughput(slugs[0], [m for m in modes if m != "direct"] or ["warm"], args.throughput)
+    else:
+        latency(slugs, modes, args.runs)
 
 
 if __name__ == "__main__":

@@ -36,8 +36,9 @@ class AllowList:
 
 
 #: Everything of a full report a candidate may see. ``schema_version`` and ``visibility``
-#: describe the public report itself, so it sets them; a test's ``duration`` and ``detail``
-#: are grader-only and absent.
+#: describe the public report itself, so it sets them; a test's ``detail`` is grader-only and
+#: absent. A test's ``duration`` (the grader's clock, as CI test reporters show it) says how long
+#: it took, nothing of what it checks, so it shows at every level.
 PUBLIC_ALLOW_LIST: Final = AllowList(
     report=MappingProxyType(
         {
@@ -65,6 +66,7 @@ PUBLIC_ALLOW_LIST: Final = AllowList(
             "status": Visibility.SCORES,
             "message": Visibility.HINTS,
             "hint": Visibility.HINTS,
+            "duration": Visibility.SCORES,
         }
     ),
 )

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
 #: Bumped on any incompatible change to the report's shape.
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: test status "not_run"
 
 
 class RunStatus(StrEnum):
@@ -38,6 +38,8 @@ class TestStatus(StrEnum):
     ERROR = "error"
     TIMEOUT = "timeout"
     SKIPPED = "skipped"
+    #: Never started: the whole run's time limit was reached before its turn.
+    NOT_RUN = "not_run"
 
 
 class CategoryScore(BaseModel):
@@ -149,6 +151,7 @@ class PublicTestResult(BaseModel):
     status: TestStatus
     message: str | None = None
     hint: str | None = None
+    duration: float = Field(0.0, description="Seconds the test took, on the grader's clock.")
 
 
 class _CandidateFacts(_RunFacts):

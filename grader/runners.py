@@ -6,13 +6,18 @@ from grader.errors import SandboxUnavailable
 from grader.harness.runner import SuiteRunner
 from grader.harness.supervisor import ChildRunner
 from grader.settings import SandboxChoice
+from grader.warm import WarmPoolSettings, shared_pool
 from sandbox import SandboxError, select_backend
 
 __all__ = ["SandboxChoice", "make_runner"]
 
 
 def make_runner(
-    choice: SandboxChoice, image: str | None = None, runtime: str | None = None
+    choice: SandboxChoice,
+    image: str | None = None,
+    runtime: str | None = None,
+    *,
+    warm: WarmPoolSettings | None = None,
 ) -> tuple[SuiteRunner, str | None]:
     """A runner for ``choice``, and a warning the user must see, if any.
 
@@ -20,6 +25,10 @@ def make_runner(
     the configured runner image and OCI runtime (``None``: the sandbox's defaults). ``auto``
     picks Docker when the daemon and the runner image are there, else the process sandbox
     with a warning. A forced backend that cannot run raises ``SandboxUnavailable``.
+
+    ``warm``: keep a pool of warm Docker sandboxes for this process's gradings (for callers
+    that grade many submissions: ``grader validate``, the service's workers). The backend is
+    checked here once; the pool then serves every runner made with the same image and runtime.
     """
     if choice is SandboxChoice.NONE:
         return ChildRunner(), "direct mode: the submission runs unsandboxed, next to the tests"
@@ -30,10 +39,14 @@ def make_runner(
     name = backend.name
     # The image the backend resolved (Docker only), so the harness child uses the same one.
     resolved_image: str | None = getattr(backend, "image", None)
+    pool = shared_pool(backend, warm) if warm is not None and warm.size > 0 else None
     backend.close()
     return (
         ChildRunner(
-            backend=name, image=resolved_image, runtime=runtime if name == "docker" else None
+            backend=name,
+            image=resolved_image,
+            runtime=runtime if name == "docker" else None,
+            pool=pool,
         ),
         warning,
     )

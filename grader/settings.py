@@ -17,6 +17,7 @@ from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from grader.errors import GraderError
+from grader.warm import WarmPoolSettings
 
 #: Prefix of every environment variable of a setting (``sandbox_image`` ->
 #: ``GRADER_SANDBOX_IMAGE``).
@@ -64,6 +65,22 @@ class GraderSettings(BaseSettings):
     exercises_dir: Path | None = Field(
         None, description="Directory of exercises to use instead of the shipped ones."
     )
+    pool_size: int = Field(
+        2,
+        ge=0,
+        le=64,
+        description="Warm Docker sandboxes kept ready per shape of limits by processes that "
+        "grade many submissions (grader validate, service workers); 0 turns the pool off.",
+    )
+    pool_memory_mb: int = Field(
+        2048,
+        ge=0,
+        description="Upper bound on the summed memory limits of the warm sandboxes, in MB.",
+    )
+
+    def warm_pool(self) -> WarmPoolSettings:
+        """The warm pool's settings."""
+        return WarmPoolSettings(size=self.pool_size, memory_mb=self.pool_memory_mb)
 
     @model_validator(mode="before")
     @classmethod

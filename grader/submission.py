@@ -27,6 +27,9 @@ def _check_source(source: bytes, filename: str) -> str:
         text = source.decode("utf-8")
     except UnicodeDecodeError as exc:
         return f"{filename} is not UTF-8 text (byte {exc.start})"
+    if "\x00" in text:  # compile's own message has no line ("at line None")
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        return f"{filename} cannot be compiled: a NUL character at line {line}"
     try:
         compile(text, filename, "exec", dont_inherit=True)
     except SyntaxError as exc:

@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader import timing
 from grader.errors import ExerciseInvalid
 from grader.exercise import Exercise, Mutant
 from grader.grading import grade, suite_tests
@@ -80,11 +81,14 @@ def _grade_check(
     accept: Callable[[float, float, RunStatus], bool],
     direct: SuiteRunner | None = None,
     name_killer: bool = False,
+    keep: list[Report] | None = None,
 ) -> Check:
     """Grade one module and judge the result; with ``direct``, also demand the same score
     and status from direct mode (the two modes must agree). With ``name_killer`` (a mutant),
     the result names the first hidden test, in suite order, that did not pass."""
     report = grade(exercise, from_path(path, path.name), runner)
+    if keep is not None:
+        keep.append(report)
     result = f"{report.score:g}/{report.max_score:g} {report.status.value}"
     if report.status is RunStatus.ERROR:
         result += f" ({report.message})"
@@ -137,6 +141,7 @@ def validate_exercise(
     min_mutants: int = MIN_MUTANTS,
     compare_direct: bool = False,
     tamper: bool = False,
+    record_timing: bool = False,
 ) -> Validation:
     """Run every check of ``exercise``; ``progress`` is told of each as it completes.
 
@@ -144,6 +149,8 @@ def validate_exercise(
     must get the same score and status there. With ``tamper`` the reference and every mutant
     carry the generic tamperer (:mod:`grader.tamperer`): the reference must still score 100%
     and every mutant below it, which proves no hidden test trusts anything in the sandbox.
+    With ``record_timing`` (and no tamperer) the reference's per-test times are stored as the
+    exercise's timing profile (:mod:`grader.timing`) when every reference run passed.
     """
     result = Validation(exercise.slug)
 
@@ -197,19 +204,42 @@ def validate_exercise(
             continue
         path = staged / m.name / exercise.meta.module
         jobs.append((subject, path, "< 100%", _below_max, direct, True))
+    references: list[Report] = []
     try:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             futures = [
                 job
                 if isinstance(job, Check)
-                else pool.submit(_grade_check, exercise, runner_factory(), *job)
+                else pool.submit(
+                    _grade_check,
+                    exercise,
+                    runner_factory(),
+                    *job,
+                    keep=references if job[0].startswith("reference run") else None,
+                )
                 for job in jobs
             ]
             for future in futures:
                 add(future if isinstance(future, Check) else future.result())
     finally:
         shutil.rmtree(staged, ignore_errors=True)
+    if record_timing and not tamper and references:
+        _record_timing(exercise, references, add)
     return result
+
+
+def _record_timing(
+    exercise: Exercise, references: list[Report], add: Callable[[Check], None]
+) -> None:
+    """Keep the reference's per-test times as the exercise's profile, if every run passed."""
+    if not all(r.status is RunStatus.PASSED for r in references):
+        return
+    mode = "direct" if references[0].mode == "direct" else "isolated"
+    path = timing.record(
+        exercise, mode, [{t.name: t.duration for t in r.tests} for r in references]
+    )
+    where = str(path) if path else "not written (read-only exercise directory)"
+    add(Check(exercise.slug, f"timing profile ({mode})", "recorded", where, True))
 
 
 def _full_marks(score: float, max_score: float, status: RunStatus) -> bool:

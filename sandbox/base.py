@@ -18,7 +18,7 @@ import weakref
 from types import TracebackType
 from typing import Self
 
-from sandbox.bootstrap import encode_files
+from sandbox.bootstrap import encode_bundle
 from sandbox.channel import OutputBuffer, ReadyGate
 from sandbox.errors import SandboxError, SandboxStartError, SandboxTimeout
 from sandbox.models import SandboxJob, SandboxResult
@@ -90,7 +90,7 @@ class SandboxRun(abc.ABC):
         try:
             # If the bootstrap died, the write fails; its stderr is reported below.
             with contextlib.suppress(SandboxError):
-                self._write_stdin(encode_files(self.job.files))
+                self._write_stdin(encode_bundle(self.job.argv, self.job.files))
             gate.ready.wait(self.job.limits.wall_timeout + 30)
             if not gate.ok:
                 result = self.kill()

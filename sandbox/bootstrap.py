@@ -6,13 +6,16 @@ a writable bind mount of a host directory is exactly what we must not give
 hostile code. So the container's first process is a tiny trusted stdlib
 bootstrap (:data:`BOOTSTRAP`, run as ``python3 -I -S -c``) that
 
-1. reads a length-prefixed bundle of files (:func:`encode_files`) from stdin,
-   using exact-size ``os.read`` calls so not one byte of the program's input
+1. reads a length-prefixed bundle (:func:`encode_bundle`: the program's argv, then its files)
+   from stdin, using exact-size ``os.read`` calls so not one byte of the program's input
    is consumed,
 2. writes them into the tmpfs work dir (``O_EXCL|O_NOFOLLOW``),
 3. writes :data:`READY` to stdout (the host strips it and so learns the
    program is starting), and
-4. ``execve``\\s the job's argv with an environment of ``PATH`` only.
+4. ``execve``\\s the bundle's argv with an environment of ``PATH`` only.
+
+The argv travels in the bundle, not on the container's command line, so a container can be
+created and started before its job is known (the warm pool, :mod:`sandbox.pool`).
 
 After the ``exec`` the same stdin/stdout pipes are the program's channel. No
 trusted code runs in the container after untrusted code has started.
@@ -20,15 +23,15 @@ trusted code runs in the container after untrusted code has started.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 
 from sandbox.models import SANDBOX_PATH, check_relative_path
 
-MAGIC = b"GSB1"
+MAGIC = b"GSB2"
 READY = b"\x00grader-sandbox-ready\x00"
 
 BOOTSTRAP = f"""\
-import os, sys
+import os
 def rd(n):
     b = bytearray()
     while len(b) < n:
@@ -41,6 +44,9 @@ def num(n):
     return int.from_bytes(rd(n), "big")
 if rd(4) != {MAGIC!r}:
     raise SystemExit("grader-bootstrap: bad file bundle")
+argv = [rd(num(2)).decode() for _ in range(num(2))]
+if not argv:
+    raise SystemExit("grader-bootstrap: no program to run")
 for _ in range(num(4)):
     path = rd(num(2)).decode()
     parts = path.split("/")
@@ -57,7 +63,6 @@ for _ in range(num(4)):
         data = data[os.write(fd, data):]
     os.close(fd)
 os.write(1, {READY!r})
-argv = sys.argv[1:]
 try:
     os.execvpe(argv[0], argv, {{"PATH": {SANDBOX_PATH!r}}})
 except OSError as e:
@@ -66,14 +71,20 @@ except OSError as e:
 """
 
 
-def bootstrap_command(argv: Iterable[str]) -> list[str]:
-    """The container command: the bootstrap followed by the job's argv."""
-    return ["python3", "-I", "-S", "-c", BOOTSTRAP, *argv]
+def bootstrap_command() -> list[str]:
+    """The sandbox's first command: the bootstrap, which learns its program from the bundle."""
+    return ["python3", "-I", "-S", "-c", BOOTSTRAP]
 
 
-def encode_files(files: Mapping[str, bytes]) -> bytes:
-    """Serialise files for :data:`BOOTSTRAP` (magic, count, then path/data pairs)."""
+def encode_bundle(argv: Sequence[str], files: Mapping[str, bytes]) -> bytes:
+    """Serialise a job for :data:`BOOTSTRAP`: magic, the argv, then the files as path/data."""
+    if not argv:
+        raise ValueError("a job needs a program to run")
     out = bytearray(MAGIC)
+    out += len(argv).to_bytes(2, "big")
+    for arg in argv:
+        raw_arg = arg.encode()
+        out += len(raw_arg).to_bytes(2, "big") + raw_arg
     out += len(files).to_bytes(4, "big")
     for path, data in files.items():
         raw = check_relative_path(path).encode()

@@ -12,26 +12,27 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import docker
 import docker.errors
-from docker.types import LogConfig, Ulimit
 
 from sandbox.base import SandboxRun, TrackingBackend, close_at_exit
-from sandbox.bootstrap import READY, bootstrap_command
+from sandbox.bootstrap import READY
 from sandbox.cgroup import read_cpu_counter
 from sandbox.docker_channel import AttachChannel, raw_socket
+from sandbox.docker_container import SANDBOX_USER, create_container, host_config_options
 from sandbox.docker_errors import translate_docker_error
 from sandbox.errors import RuntimeMissing
 from sandbox.image import default_image, default_runtime
 from sandbox.limits import SandboxLimits
-from sandbox.models import SANDBOX_PATH, WORKDIR, SandboxJob, split_status
-from sandbox.reaper import container_labels, reap
+from sandbox.models import SandboxJob, split_status
+from sandbox.reaper import reap
 
-# nobody:nogroup; exists in Debian images, owns nothing.
-SANDBOX_USER = "65534:65534"
+__all__ = ["SANDBOX_USER", "DockerRun", "DockerSandbox", "host_config_options"]
+
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 # Where Docker puts a container's CPU counter: cgroup v1 (cgroupfs or systemd
 # driver), then cgroup v2.
@@ -43,34 +44,6 @@ _CGROUP_CPU_FILES = (
     "system.slice/docker-{id}.scope/cpu.stat",
     "docker/{id}/cpu.stat",
 )
-
-
-def host_config_options(limits: SandboxLimits, user: str = SANDBOX_USER) -> dict[str, Any]:
-    """The HostConfig hardening for one container (see docs/security.md)."""
-    uid, _, gid = user.partition(":")
-    tmpfs = f"rw,noexec,nosuid,nodev,size={limits.tmpfs_bytes}"
-    return {
-        "network_mode": "none",
-        "read_only": True,
-        "tmpfs": {"/tmp": tmpfs, WORKDIR: f"{tmpfs},uid={uid},gid={gid or uid}"},
-        "cap_drop": ["ALL"],
-        "security_opt": ["no-new-privileges"],  # seccomp stays Docker's default profile
-        "pids_limit": limits.pids,
-        "mem_limit": limits.memory_bytes,
-        "memswap_limit": limits.memory_bytes,  # equal: no swap on top
-        "nano_cpus": int(limits.cpus * 1e9),
-        "ulimits": [
-            Ulimit(name="nofile", soft=limits.open_files, hard=limits.open_files),
-            Ulimit(name="fsize", soft=limits.file_size_bytes, hard=limits.file_size_bytes),
-            Ulimit(name="core", soft=0, hard=0),
-            Ulimit(name="cpu", soft=limits.cpu_seconds, hard=limits.cpu_seconds + 1),
-        ],
-        "ipc_mode": "private",
-        "shm_size": limits.tmpfs_bytes,
-        "init": True,  # reaps zombies; its exit kills every process left in the container
-        "log_config": LogConfig(type="none"),  # output only through the capped channel
-        "privileged": False,
-    }
 
 
 class DockerRun(SandboxRun):
@@ -86,37 +59,25 @@ class DockerRun(SandboxRun):
         self._cpu: float | None = None
         self._cpu_file: Path | None = None
         self._cpu_lock = threading.Lock()
+        self._owned = True
 
     def _launch(self) -> None:
-        """Create, attach, start, send the files, wait for READY."""
+        """Create (or take a warm container), attach, start, send the job, wait for READY."""
         backend, job = self._backend, self.job
         try:
-            created = self._api.create_container(
-                backend.image,
-                entrypoint=bootstrap_command(()),
-                command=list(job.argv),
-                user=backend.user,
-                working_dir=WORKDIR,
-                hostname="sandbox",
-                environment={"PATH": SANDBOX_PATH},
-                use_config_proxy=False,  # would copy the host's proxy settings in
-                network_disabled=True,
-                stdin_open=True,
-                detach=False,  # sets AttachStdin/StdinOnce: our half-close is the program's EOF
-                tty=False,
-                labels=container_labels(job.limits.wall_timeout),
-                runtime=backend.runtime,
-                host_config=self._api.create_host_config(
-                    **host_config_options(job.limits, backend.user)
-                ),
+            warm = backend.take_warm(job.limits)
+            # A warm container is removed by the pool that made it, after this run.
+            self._owned = warm is None
+            self.container_id = warm or create_container(
+                self._api, backend.image, backend.runtime, backend.user, job.limits
             )
-            self.container_id = created["Id"]
             sock = self._api.attach_socket(
                 self.container_id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
             )
             self._channel = AttachChannel(raw_socket(sock), self._stdout, self._stderr, READY)
             self._channel.start()
-            self._api.start(self.container_id)
+            if warm is None:
+                self._api.start(self.container_id)
         except BaseException as exc:
             self._abort()
             if isinstance(exc, Exception):
@@ -154,7 +115,8 @@ class DockerRun(SandboxRun):
             pass  # daemon trouble: the status stays unknown
         finally:
             self._channel.close()
-            self._remove()
+            if self._owned:
+                self._remove()
             exit_code, sig = split_status(state.get("ExitCode"), shell_convention=True)
             self._finish(
                 exit_code=exit_code,
@@ -236,6 +198,11 @@ class DockerSandbox(TrackingBackend):
         runtime: OCI runtime name such as ``"runsc"`` (default: the daemon's).
         user: ``uid:gid`` the program runs as; must not be root.
         api: A ``docker.APIClient`` to use instead of one from the environment.
+        reap_leftovers: Remove containers of crashed earlier runs now (the default).
+        warm: Where to take a warm container for a job's limits (its id, or ``None`` to create
+            one): a :class:`~sandbox.pool.WarmPool`'s ``claim`` or a link to one in another
+            process. Each id it gives must be a started container waiting at the bootstrap,
+            never given out before; its maker removes it after the run.
     """
 
     name = "docker"
@@ -249,12 +216,14 @@ class DockerSandbox(TrackingBackend):
         user: str = SANDBOX_USER,
         api: Any = None,
         reap_leftovers: bool = True,
+        warm: Callable[[SandboxLimits], str | None] | None = None,
     ) -> None:
         if user.partition(":")[0] in ("0", "root", ""):
             raise ValueError("the sandbox user must not be root")
         self.image = image or default_image()
         self.runtime = runtime or default_runtime()
         self.user = user
+        self._warm = warm
         super().__init__()
         try:
             self.api: Any = api if api is not None else docker.from_env(version="auto").api
@@ -267,6 +236,10 @@ class DockerSandbox(TrackingBackend):
         except Exception as exc:
             raise translate_docker_error(exc, image=self.image) from exc
         close_at_exit(self)
+
+    def take_warm(self, limits: SandboxLimits) -> str | None:
+        """A warm container for ``limits`` if the warm source has one, else ``None``."""
+        return self._warm(limits) if self._warm is not None else None
 
     def start(self, job: SandboxJob) -> DockerRun:
         """Start ``job`` in a new container; returns when the program is starting."""

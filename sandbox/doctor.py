@@ -87,6 +87,9 @@ def _docker_checks(image: str, runtime: str | None) -> list[Check]:
         )
     except SandboxError as exc:
         checks.append(Check("runner image", False, str(exc), exc.fix))
+    from sandbox.pool import describe_pools
+
+    checks.append(Check("warm pool", True, describe_pools(api), required=False))
     runtimes = sorted((api.info().get("Runtimes") or {}).keys())
     if runtime:
         ok = runtime in runtimes

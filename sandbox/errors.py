@@ -30,7 +30,11 @@ class BackendUnavailable(SandboxError):
 class DaemonUnavailable(BackendUnavailable):
     """The Docker daemon does not answer."""
 
-    fix = "sudo bash scripts/setup-docker.sh"
+    # An installed grader has no scripts/ folder: name commands that exist wherever it runs.
+    fix = (
+        "install and start Docker (Debian/Ubuntu: sudo apt-get install docker.io; "
+        "sudo service docker start), then run grader doctor"
+    )
 
 
 class PermissionDenied(BackendUnavailable):

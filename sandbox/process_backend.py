@@ -150,7 +150,7 @@ def bwrap_argv(bwrap: str, job: SandboxJob) -> list[str]:
     args += ["--chdir", WORKDIR, "--clearenv", "--setenv", "PATH", SANDBOX_PATH]
     args += ["--hostname", "sandbox", "--cap-drop", "ALL"]
     args += ["--uid", str(NOBODY), "--gid", str(NOBODY), "--remount-ro", "/"]
-    return [*args, *bootstrap_command(job.argv)]
+    return [*args, *bootstrap_command()]
 
 
 def _count_own_processes() -> int:
@@ -231,7 +231,7 @@ class ProcessRun(SandboxRun):
             self._workdir = cwd = tempfile.mkdtemp(prefix="grader-sandbox-")
             if uid is not None:
                 os.chown(cwd, uid, uid)
-            argv = bootstrap_command(job.argv)
+            argv = bootstrap_command()
         cgroup = self._cgroup = backend.new_cgroup()
         try:
             self.proc = subprocess.Popen(

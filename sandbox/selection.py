@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import NamedTuple
 
 from sandbox.base import SandboxBackend
 from sandbox.errors import BackendUnavailable, SandboxError
+from sandbox.limits import SandboxLimits
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +32,7 @@ def select_backend(
     *,
     image: str | None = None,
     runtime: str | None = None,
+    warm: Callable[[SandboxLimits], str | None] | None = None,
 ) -> BackendChoice:
     """Pick the sandbox backend.
 
@@ -39,8 +42,9 @@ def select_backend(
     :class:`~sandbox.errors.SandboxError` (with the fix) instead of falling
     back. ``None`` or ``"auto"``: Docker when the daemon and the image are
     there, else the process backend plus a warning saying why and how to get
-    Docker. The warning is also logged. ``image`` and ``runtime`` go to the
-    Docker backend (``None``: its defaults).
+    Docker. The warning is also logged. ``image``, ``runtime`` and ``warm`` (where to take
+    warm containers, see :class:`~sandbox.docker_backend.DockerSandbox`) go to the Docker
+    backend (``None``: its defaults). With ``warm`` the caller owns a pool, which reaps.
     """
     choice = (prefer or "").strip().lower() or AUTO
     if choice not in (AUTO, *CHOICES):
@@ -51,13 +55,16 @@ def select_backend(
     from sandbox.docker_backend import DockerSandbox
     from sandbox.process_backend import ProcessSandbox
 
+    def docker() -> DockerSandbox:
+        return DockerSandbox(image, runtime=runtime, warm=warm, reap_leftovers=warm is None)
+
     if choice == "docker":
-        return BackendChoice(DockerSandbox(image, runtime=runtime), None)
+        return BackendChoice(docker(), None)
     if choice == "process":
         backend = ProcessSandbox()
         return BackendChoice(backend, _warn(backend.warning))
     try:
-        return BackendChoice(DockerSandbox(image, runtime=runtime), None)
+        return BackendChoice(docker(), None)
     except BackendUnavailable as exc:
         backend = ProcessSandbox()
         why = f"Docker sandbox unavailable: {exc}. Falling back to the process sandbox"

@@ -2,6 +2,7 @@
 # The project's whole check: lint, types, unit and integration tests, and proof that every hidden
 # suite is exact. Docker tests fail (not skip) when CI=true or GRADER_REQUIRE_DOCKER=1; then this
 # script installs and starts Docker itself (as root) and builds the runner image offline.
+# With CI=true it also installs Debian's chromium for the browser tests (scripts/setup-browser.sh).
 # Usage: scripts/test.sh [--docker] [extra pytest args]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -25,6 +26,23 @@ if [ "${GRADER_REQUIRE_DOCKER:-}" = "1" ]; then
     echo "Docker is required but not running; run: sudo bash scripts/setup-docker.sh" >&2
     exit 1
   fi
+fi
+
+step "browser for the web page's tests (tests/browser)"
+if [ "${CI:-}" = "true" ]; then
+  bash scripts/setup-browser.sh   # they fail, not skip, in CI without chromium
+elif [ -x /usr/bin/chromium ]; then
+  /usr/bin/chromium --version 2>/dev/null || true
+else
+  echo "no /usr/bin/chromium: the browser tests will skip (sudo bash scripts/setup-browser.sh)"
+fi
+
+step "redis and postgresql on 127.0.0.1 (fleet tests; fail, not skip, when CI=true)"
+if [ "${CI:-}" = "true" ] || [ "${GRADER_REQUIRE_FLEET:-}" = "1" ]; then
+  bash scripts/start-redis.sh && bash scripts/start-postgres.sh
+else
+  { bash scripts/start-redis.sh && bash scripts/start-postgres.sh; } \
+    || echo "Redis/PostgreSQL unavailable: the fleet tests will be skipped" >&2
 fi
 
 step "ruff"

@@ -28,13 +28,17 @@ def _sessions(database_url: str | None) -> sessionmaker[Session]:
 def create(
     name: Annotated[str, typer.Argument(help="Who or what the key is for.")],
     database_url: DatabaseUrl = None,
+    admin: Annotated[
+        bool, typer.Option("--admin", help="May use the operator view: every submission.")
+    ] = False,
 ) -> None:
     """Create a key; its token is printed once, on standard output."""
     from api.keys import create_key
 
     with _sessions(database_url)() as session:
-        key, token = create_key(session, name)
-    print(f"created {key.id} ({key.name}); its token, shown only now:", file=sys.stderr)
+        key, token = create_key(session, name, admin=admin)
+    kind = "admin key " if key.admin else ""
+    print(f"created {kind}{key.id} ({key.name}); its token, shown only now:", file=sys.stderr)
     print(token)
 
 
@@ -52,10 +56,11 @@ def list_keys(database_url: DatabaseUrl = None) -> None:
             k.prefix + "...",
             k.created_at.strftime("%Y-%m-%d %H:%M"),
             f"revoked {k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "active",
+            "admin" if k.admin else "",
         ]
         for k in keys
     ]
-    table("API keys", ["id", "name", "token", "created", "status"], rows)
+    table("API keys", ["id", "name", "token", "created", "status", "role"], rows)
 
 
 @keys_app.command("revoke")

@@ -14,3 +14,24 @@ DatabaseUrl = Annotated[
         "SQLite file in ~/.local/share/hidden-grader).",
     ),
 ]
+
+Broker = Annotated[
+    str | None,
+    typer.Option(
+        "--broker",
+        help="Celery broker URL, e.g. redis://127.0.0.1:6379/0 or amqp://...: fleet mode "
+        "(default: $GRADER_BROKER_URL; unset: embedded, everything in this process).",
+    ),
+]
+
+
+def safe_broker(url: str) -> str:
+    """``url`` with any password hidden."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))

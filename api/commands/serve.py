@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from api.commands.options import DatabaseUrl
+from api.commands.options import Broker, DatabaseUrl, safe_broker
 from api.settings import Settings
 from grader.cli.output import error
 from grader.runners import SandboxChoice
@@ -32,9 +32,15 @@ def serve(
     ] = None,
     port: Annotated[int | None, _option("PORT", "Port (default 8000).")] = None,
     workers: Annotated[
-        int | None, _option("WORKERS", "Grading workers (default: one per CPU).", min=1)
+        int | None,
+        _option(
+            "WORKERS",
+            "Grading workers (default: one per CPU; with --broker 0, else a local worker node).",
+            min=0,
+        ),
     ] = None,
     database_url: DatabaseUrl = None,
+    broker: Broker = None,
     sandbox: Annotated[
         SandboxChoice | None,
         _option(
@@ -44,7 +50,13 @@ def serve(
         ),
     ] = None,
     open_mode: Annotated[
-        bool, _option("OPEN_MODE", "Open mode: one anonymous user, no API keys needed.", "--open")
+        bool,
+        _option(
+            "OPEN_MODE",
+            "Open mode: one anonymous user, no API keys needed; --open also opens the web "
+            "page in your browser (when run from a terminal with a display).",
+            "--open",
+        ),
     ] = False,
     exercises: Annotated[
         Path | None, _option("EXERCISES_DIR", "Directory of exercises instead of the shipped ones.")
@@ -58,6 +70,7 @@ def serve(
     import uvicorn
 
     from api.db import safe_url
+    from api.httpserver import protocol_with_deadlines
     from api.main import create_app
     from api.services import build_services
 
@@ -67,6 +80,7 @@ def serve(
         workers=workers,
         database_url=database_url,
         sandbox=sandbox,
+        broker_url=broker,
         open_mode=True if open_mode else None,
         exercises_dir=exercises,
     )
@@ -74,11 +88,12 @@ def serve(
     for warning in _warnings(settings, services.warning):
         print(f"warning: {warning}", file=sys.stderr)
     print(
-        f"grader service on http://{settings.host}:{settings.port} ({settings.workers} "
-        f"workers, sandbox {settings.sandbox.value}, database {safe_url(settings.database_url)})",
+        f"grader service on http://{settings.host}:{settings.port} ({_grading(settings)}, "
+        f"database {safe_url(settings.database_url)})",
         file=sys.stderr,
         flush=True,
     )
+    _announce_page(settings, browser=open_mode)
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s"
     )
@@ -89,6 +104,8 @@ def serve(
             port=settings.port,
             log_level=settings.log_level,
             timeout_graceful_shutdown=CONNECTIONS_GRACE,
+            timeout_keep_alive=settings.keepalive_timeout,
+            http=protocol_with_deadlines(settings.header_timeout, settings.body_timeout),
         )
     except SystemExit as exc:  # uvicorn's start-up failures (e.g. the port is taken)
         if exc.code not in (0, None):
@@ -98,6 +115,25 @@ def serve(
             )
             raise typer.Exit(2) from None
         raise
+
+
+def _announce_page(settings: Settings, browser: bool) -> None:
+    """Say where the web page is; with ``--open``, open it in a browser once the service is up."""
+    from api.web.launch import can_open_browser, open_page_when_ready, page_url
+
+    if browser and can_open_browser():
+        url = open_page_when_ready(settings.host, settings.port)
+        print(f"web page: {url} (opening it in your browser)", file=sys.stderr, flush=True)
+    else:
+        print(f"web page: {page_url(settings.host, settings.port)}", file=sys.stderr, flush=True)
+
+
+def _grading(settings: Settings) -> str:
+    """Where gradings happen, for the start-up line."""
+    if not settings.fleet:
+        return f"{settings.workers} workers, sandbox {settings.sandbox.value}"
+    local = f"a local worker node of {settings.workers}" if settings.workers else "no local workers"
+    return f"fleet API node: broker {safe_broker(settings.broker_url or '')}, {local}"
 
 
 def _warnings(settings: Settings, sandbox_warning: str | None) -> list[str]:

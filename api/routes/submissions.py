@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Header, Path, Query, Response, UploadFile
-from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
+from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
 from api import store
@@ -15,8 +15,8 @@ from api.deps import CallerDep, ServicesDep, SessionDep, SettingsDep
 from api.errors import ERROR_RESPONSES, NOT_FOUND, SUBMIT_RESPONSES, ApiError
 from api.models import Status, Submission
 from api.schemas import SLUG_PATTERN, SubmissionCreate, SubmissionPublic, SubmissionsPage
+from api.sse import submission_events_response
 from api.views import (
-    event_stream,
     load_view,
     submission_public,
     submission_summary,
@@ -49,7 +49,30 @@ _FOLLOW = {
         },
     }
 }
-SubmissionId = Annotated[str, Path(max_length=64, description="The id the submission got.")]
+#: The event stream in OpenAPI: the body is text; each event (OpenAPI 3.2's ``itemSchema``,
+#: written ``x-itemSchema`` in this 3.1 document) is ``event: status``, a numeric ``id`` and
+#: ``data``: the submission as JSON (``SubmissionPublic``). Comment lines keep it alive.
+_EVENT = {
+    "type": "object",
+    "required": ["event", "id", "data"],
+    "properties": {
+        "event": {"type": "string", "const": "status"},
+        "id": {"type": "string", "pattern": "^[0-9]+$"},
+        "data": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "contentSchema": {"$ref": "#/components/schemas/SubmissionPublic"},
+        },
+    },
+}
+_EVENT_STREAM = {
+    "schema": {"type": "string", "description": "`text/event-stream` events, see x-itemSchema."},
+    "x-itemSchema": _EVENT,
+}
+SubmissionId = Annotated[
+    str,
+    Path(max_length=64, pattern=r"^[\x21-\x7e]+$", description="The id the submission got."),
+]
 
 
 def _accepted(session: Session, response: Response, row: Submission) -> SubmissionPublic:
@@ -124,33 +147,29 @@ async def read_submission(
 
 @router.get(
     "/{submission_id}/events",
-    response_class=StreamingResponse,
+    response_class=EventSourceResponse,
     responses={
         200: {
             "description": "Server-sent events: a `status` event (the submission as JSON) "
             "whenever it changes; the stream ends once it is completed or failed.",
-            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            "content": {"text/event-stream": _EVENT_STREAM},
         },
         **NOT_FOUND,
     },
 )
 async def submission_events(
     submission_id: SubmissionId, caller: CallerDep, services: ServicesDep
-) -> StreamingResponse:
+) -> EventSourceResponse:
     """Follow a submission's progress as a server-sent-events stream."""
     first = await run_in_threadpool(load_view, services, caller.id, submission_id)
-    return StreamingResponse(
-        event_stream(services, caller.id, first),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    return submission_events_response(services, caller.id, first)
 
 
 @router.get("")
 def list_submissions(
     caller: CallerDep,
     session: SessionDep,
-    exercise: Annotated[str | None, Query(max_length=100)] = None,
+    exercise: Annotated[str | None, Query(max_length=100, pattern=SLUG_PATTERN)] = None,
     status: Status | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,

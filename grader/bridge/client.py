@@ -9,12 +9,14 @@ serves the submission's reverse calls to kit objects (see :mod:`grader.bridge.pr
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 from grader.bridge import protocol, wire
 from grader.bridge.errors import ImportFailed, ProtocolViolation, SubjectDied, SubjectTimeout
+from grader.bridge.spare import SpareRun
 from grader.caps import OUTPUT_CAP
 from sandbox import SandboxError, SandboxResult, SandboxRun, SandboxTimeout
 from sandbox.models import end_in_words
@@ -26,8 +28,14 @@ MAX_REQUESTS = 2_000_000
 class Subject:
     """A submission running under the subject server in a sandbox, restarted on demand."""
 
-    def __init__(self, start_run: Callable[[], SandboxRun], import_timeout: float) -> None:
+    def __init__(
+        self, start_run: Callable[[], SandboxRun], import_timeout: float, spares: bool = False
+    ) -> None:
         self._start_run = start_run
+        #: Keep a spare sandbox starting after a first restart (backends whose runs may be
+        #: started from any thread; see :mod:`grader.bridge.spare`).
+        self.spares = spares
+        self._spare: SpareRun | None = None
         self.import_timeout = import_timeout
         self.generation = 0
         self.run: SandboxRun | None = None
@@ -44,6 +52,8 @@ class Subject:
         self._next_id = 1
         self.requests = 0
         self.last_end: SandboxResult | None = None
+        self._closers: list[threading.Thread] = []
+        self._output_lock = threading.Lock()
 
     # -- life cycle ------------------------------------------------------------
 
@@ -52,7 +62,10 @@ class Subject:
         self.close()
         self.generation += 1
         self._buffer.clear()
-        self.run = self._start_run()
+        spare, self._spare = self._spare, None
+        self.run = (spare.take() if spare else None) or self._start_run()
+        if self.spares and self.restarts:
+            self._spare = SpareRun(self._start_run)
         deadline = time.monotonic() + self.import_timeout
         try:
             hello = self._read_message(deadline, "import")
@@ -80,15 +93,34 @@ class Subject:
                 self.start()
             except ImportFailed as exc:
                 raise SubjectDied(f"restarting the submission failed: {exc}") from None
+            if self.deadline is not None:  # a restart is the grader's time, not the test's
+                self.deadline = time.monotonic() + self.test_timeout
 
-    def close(self, graceful: bool = False) -> None:
+    def close(self, graceful: bool = False, wait: bool = True) -> None:
         """End the current subject (if any) and keep what it printed.
 
-        ``graceful`` first closes its stdin and gives it a moment to exit by itself.
+        ``graceful`` first closes its stdin and gives it a moment to exit by itself. Without
+        ``wait`` (a hung subject, replaced at once) it is killed on a thread of its own; a
+        later waiting ``close`` waits for those too, so the output is complete after it.
         """
         run, self.run = self.run, None
-        if run is None:
+        if run is not None and not wait:
+            closer = threading.Thread(target=self._end, args=(run, False), daemon=True)
+            closer.start()
+            self._closers.append(closer)
             return
+        if run is not None:
+            self._end(run, graceful)
+        if graceful:
+            spare, self._spare = self._spare, None
+            if spare is not None:
+                spare.discard()
+            for closer in self._closers:
+                closer.join(timeout=60)
+            self._closers.clear()
+
+    def _end(self, run: SandboxRun, graceful: bool) -> None:
+        """Stop ``run`` and append its stderr to the output."""
         try:
             if graceful:
                 run.close_stdin()
@@ -98,8 +130,9 @@ class Subject:
         except SandboxError:
             return
         text = (result.stderr or b"").decode("utf-8", "replace")
-        self.output = (self.output + text)[-OUTPUT_CAP:]
-        self.last_end = result
+        with self._output_lock:
+            self.output = (self.output + text)[-OUTPUT_CAP:]
+            self.last_end = result
 
     # -- per test ------------------------------------------------------------------
 
@@ -150,7 +183,7 @@ class Subject:
                 wire.frame(self.outgoing(message)), timeout=max(deadline - time.monotonic(), 0.01)
             )
         except SandboxTimeout:
-            self.close()
+            self.close(wait=False)
             raise SubjectTimeout(f"timed out after {self.test_timeout:g} s") from None
         except SandboxError:
             self._died("call")
@@ -235,7 +268,7 @@ class Subject:
                 if not fatal:
                     self._buffer[:0] = keep
                     return None
-                self.close()
+                self.close(wait=False)
                 raise SubjectTimeout(f"timed out after {self.test_timeout:g} s")
             polled = True
             try:

@@ -80,8 +80,10 @@ def test(
     if not directory.is_dir():
         error(f"no such folder: {directory}")
         raise typer.Exit(2)
+    # pytest runs inside the folder (so the module imports as the tests expect), on ".": the
+    # folder's own path may be relative to where the command was typed, not to itself.
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(directory)],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "."],
         cwd=directory,
         check=False,
     )

@@ -1,7 +1,13 @@
-"""Terminal output: rich tables and colour on a terminal, plain text when piped."""
+"""Terminal output: rich tables and colour on a terminal, plain text when piped.
+
+Colour follows the conventions: ``NO_COLOR`` (set and not empty) turns it off everywhere;
+``FORCE_COLOR`` (set and not empty) turns it on when output is piped, e.g. into ``less -R``.
+Layout (boxes or tab-separated lines) follows only whether standard output is a terminal.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 
@@ -18,20 +24,51 @@ _STYLE = {"passed": "green", "failed": "red", "error": "red", "timeout": "yellow
 _TONES = {"strong": "bold", "muted": "dim", "good": "green", "bad": "red", **_STYLE}
 
 
+class OutputClosed(Exception):
+    """Whoever read standard output stopped reading (``grader grade ... | head -1``)."""
+
+
+class _Console(Console):
+    """A rich console whose broken pipe ends the command quietly (rich's own default is a
+    plain exit 1, indistinguishable from a failed grade)."""
+
+    def on_broken_pipe(self) -> None:
+        raise OutputClosed
+
+
 def stdout_is_terminal() -> bool:
     """Whether a person is watching standard output."""
     return sys.stdout.isatty()
 
 
+def colour_forced() -> bool:
+    """Whether ``FORCE_COLOR`` asks for colour on piped output (``NO_COLOR`` wins)."""
+    return os.environ.get("FORCE_COLOR", "") != "" and os.environ.get("NO_COLOR", "") == ""
+
+
 def console() -> Console:
-    """A console for standard output; colour and boxes only on a terminal."""
-    return Console(highlight=False, soft_wrap=not stdout_is_terminal())
+    """A console for standard output; colour and boxes only on a terminal (rich itself honours
+    ``NO_COLOR`` and ``FORCE_COLOR``)."""
+    return _Console(highlight=False, soft_wrap=not stdout_is_terminal())
 
 
 def error(message: str) -> None:
     """Print a one-line error to standard error."""
-    Console(stderr=True, highlight=False, soft_wrap=True).print(
+    _Console(stderr=True, highlight=False, soft_wrap=True).print(
         f"[bold red]error:[/] {_escape(message)}", markup=True
+    )
+
+
+_warned: set[str] = set()
+
+
+def warn(message: str | None) -> None:
+    """Print a one-line warning to standard error, once per process whoever asks again."""
+    if not message or message in _warned:
+        return
+    _warned.add(message)
+    _Console(stderr=True, highlight=False, soft_wrap=True).print(
+        f"[bold yellow]warning:[/] {_escape(message)}", markup=True
     )
 
 
@@ -41,9 +78,9 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> 
         for line in text.tsv(columns, rows):
             print(line)
         return
-    view = Table(title=title, title_justify="left")
+    view = Table(title=_escape(title), title_justify="left")
     for column in columns:
-        view.add_column(column)
+        view.add_column(column, overflow="fold")
     for row in rows:
         view.add_row(*(_styled(cell) for cell in row))
     console().print(view)
@@ -51,14 +88,15 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> 
 
 def _styled(cell: str) -> str:
     """Colour a status word."""
-    style = _STYLE.get(cell) or {"ok": "green", "FAIL": "bold red"}.get(cell)
+    style = _STYLE.get(cell) or {"ok": "green", "FAIL": "bold red", "warn": "yellow"}.get(cell)
     return f"[{style}]{cell}[/]" if style else cell.replace("[", "\\[")
 
 
 def print_report(report: PublicReport) -> None:
     """A public report for a person: the ``text`` format, drawn with colour and boxes on a
-    terminal (its layout is :func:`grader.formats.text.layout`)."""
-    if not stdout_is_terminal():
+    terminal (its layout is :func:`grader.formats.text.layout`); piped, plain text, coloured
+    only when ``FORCE_COLOR`` asks."""
+    if not stdout_is_terminal() and not colour_forced():
         formats.emit(report, "text")
         return
     out = console()

@@ -25,7 +25,6 @@ from grader.formats.common import percent
 from grader.formats.github import command
 from grader.practice import (
     DEFAULT_MIN_PERCENT,
-    DEFAULT_PIP_SPEC,
     GITLAB_PATH,
     WORKFLOW_PATH,
     Options,
@@ -59,17 +58,26 @@ def init_repo(
         ),
     ] = DEFAULT_MIN_PERCENT,
     pip_spec: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--pip-spec",
-            help="What the workflow gives `pip install` to get the grader (GRADER_PIP_SPEC).",
+            help="What the workflow gives `pip install` to get the grader (GRADER_PIP_SPEC): "
+            "a version on an index, a Git URL at a commit, a wheel URL. Needed when this "
+            "grader was installed from a local folder; for a grading server, what it offers.",
+            show_default="how this grader was installed",
         ),
-    ] = DEFAULT_PIP_SPEC,
+    ] = None,
     gitlab: Annotated[bool, typer.Option(help="Also write .gitlab-ci.yml.")] = False,
     force: Annotated[bool, typer.Option(help="Overwrite files that already exist.")] = False,
     exercises: ExercisesDir = None,
 ) -> None:
-    """Write a practice repository: statement, stub, visible tests and a CI workflow that grades."""
+    """Write a practice repository: statement, stub, visible tests and a CI workflow that grades.
+
+    The workflow installs the grader the way this one was installed (a version on an index, a
+    Git URL at its commit, an archive URL); give --pip-spec when it was installed from a local
+    folder, which CI cannot reach, or to install something else (e.g. a grading server's
+    client).
+    """
     exercise = Catalogue(exercises).get(slug)
     options = Options(pip_spec=pip_spec, min_percent=min_percent, gitlab=gitlab)
     try:
@@ -139,9 +147,17 @@ def convert(
             help="text, json, junit, exercism, gradescope, github or markdown.",
         ),
     ] = DEFAULT_FORMAT,
+    source_file: Annotated[
+        str | None,
+        typer.Option(
+            "--file",
+            help="The submission's module, relative to the workspace: `github` annotations "
+            "are attached to it.",
+        ),
+    ] = None,
 ) -> None:
     """Print a saved public report in another format (exit 0 whatever its score)."""
-    emit_report(_load_or_exit(report), output_format)
+    emit_report(_load_or_exit(report), output_format, source_file=source_file)
 
 
 @report_app.command()

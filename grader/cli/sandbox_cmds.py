@@ -6,13 +6,18 @@ build failed, 2 usage error or unexpected fault.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from grader.cli.options import from_settings
+from grader.cli.output import console as stdout_console
+from grader.cli.output import error, table
+from grader.settings import grader_settings
+
+if TYPE_CHECKING:
+    from sandbox.doctor import Check
 
 EXIT_OK, EXIT_FAILED, EXIT_FAULT = 0, 1, 2
 
@@ -43,32 +48,61 @@ def doctor(
         ),
     ] = None,
 ) -> None:
-    """Check that the sandbox can run here; print the fix for each failure."""
+    """Check that the sandbox can run here; print the fix for each failure (a table on a
+    terminal, tab-separated lines when piped)."""
     from sandbox.doctor import run_checks
 
-    console = Console()
+    console = stdout_console()
     try:
-        checks = run_checks(image, runtime)
+        checks = [*run_checks(image, runtime), _pool_settings(), *_plugin_checks()]
     except Exception as exc:  # a bug, not an environment problem: still no traceback
-        console.print(f"[red]doctor failed unexpectedly:[/red] {exc!r}")
+        error(f"doctor failed unexpectedly: {exc!r}")
         raise typer.Exit(EXIT_FAULT) from exc
-    table = Table(title="sandbox doctor")
-    for column in ("check", "status", "detail", "fix"):
-        table.add_column(column, overflow="fold")
-    for check in checks:
-        if check.ok:
-            status = "[green]ok[/green]"
-        elif check.required:
-            status = "[red]FAIL[/red]"
-        else:
-            status = "[yellow]warn[/yellow]"
-        table.add_row(check.name, status, check.detail, check.fix or "")
-    console.print(table)
+    rows = [
+        [c.name, "ok" if c.ok else "FAIL" if c.required else "warn", c.detail, c.fix or ""]
+        for c in checks
+    ]
+    table("sandbox doctor", ["check", "status", "detail", "fix"], rows)
     failed = [c for c in checks if c.required and not c.ok]
     if failed:
         console.print(f"[red]{len(failed)} check(s) failed[/red]; run the commands in 'fix'.")
         raise typer.Exit(EXIT_FAILED)
     console.print("[green]sandbox ready[/green]")
+
+
+def _pool_settings() -> Any:
+    """The warm pool's configured size, as a doctor row (what is running is the sandbox's row)."""
+    from sandbox.doctor import Check
+
+    settings = grader_settings()
+    detail = (
+        f"{settings.pool_size} ready per shape of limits, at most {settings.pool_memory_mb} MB "
+        "of memory limits (GRADER_POOL_SIZE, GRADER_POOL_MEMORY_MB); used by validate, grade "
+        "and the service's workers"
+        if settings.pool_size
+        else "off (GRADER_POOL_SIZE=0)"
+    )
+    return Check("warm pool settings", True, detail, required=False)
+
+
+#: Entry-point group through which other packages (e.g. the HTTP service: its database and
+#: broker) add checks to ``grader doctor``: each entry is a callable returning ``Check``s.
+DOCTOR_GROUP = "grader.doctor"
+
+
+def _plugin_checks() -> list[Check]:
+    """The checks other installed packages add; a plug-in that fails is a failed check."""
+    from importlib.metadata import entry_points
+
+    from sandbox.doctor import Check
+
+    found: list[Check] = []
+    for entry in entry_points(group=DOCTOR_GROUP):
+        try:
+            found += list(entry.load()())
+        except Exception as exc:
+            found.append(Check(f"{entry.name} checks", False, f"could not run: {exc!r}"))
+    return found
 
 
 def image_build(

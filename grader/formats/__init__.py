@@ -45,13 +45,19 @@ _RENDERERS: dict[str, Callable[[PublicReport], str]] = {
 FORMATS: tuple[str, ...] = tuple(_RENDERERS)
 
 
-def render(report: PublicReport, fmt: str) -> str:
-    """``report`` in the format named ``fmt`` (one of :data:`FORMATS`), ending in a newline."""
+def render(report: PublicReport, fmt: str, *, source_file: str | None = None) -> str:
+    """``report`` in the format named ``fmt`` (one of :data:`FORMATS`), ending in a newline.
+
+    ``source_file``: where the submission's module is, relative to the CI workspace; the
+    ``github`` annotations are attached to it (the other formats have no place for it).
+    """
     try:
         renderer = _RENDERERS[fmt]
     except KeyError:
         known = ", ".join(FORMATS)
         raise ValueError(f"unknown report format {fmt!r}; choose from {known}") from None
+    if fmt == "github":
+        return github.render(report, source_file)
     return renderer(report)
 
 
@@ -66,13 +72,16 @@ def _write_stdout(document: str) -> None:
     buffer.flush()
 
 
-def emit(report: PublicReport, fmt: str, out: TextIO | None = None) -> None:
-    """Write ``report`` as ``fmt`` to ``out`` (standard output by default).
+def emit(
+    report: PublicReport, fmt: str, out: TextIO | None = None, *, source_file: str | None = None
+) -> None:
+    """Write ``report`` as ``fmt`` to ``out`` (standard output by default); ``source_file`` as
+    for :func:`render`.
 
     For ``github``, the Markdown summary is also appended to ``$GITHUB_STEP_SUMMARY`` when that
     variable names a file, as it does in a GitHub Actions step.
     """
-    rendered = render(report, fmt)
+    rendered = render(report, fmt, source_file=source_file)
     if out is None:
         _write_stdout(rendered)
     else:

@@ -21,6 +21,7 @@ STATUS_WORDS = {
     TestStatus.ERROR: "error",
     TestStatus.TIMEOUT: "timed out",
     TestStatus.SKIPPED: "skipped",
+    TestStatus.NOT_RUN: "not run",
 }
 
 #: What a test with each status did, as a verb phrase.
@@ -30,6 +31,7 @@ STATUS_PHRASES = {
     TestStatus.ERROR: "ended with an error",
     TestStatus.TIMEOUT: "timed out",
     TestStatus.SKIPPED: "was skipped",
+    TestStatus.NOT_RUN: "was not run",
 }
 
 #: What each run status is called in prose.
@@ -40,14 +42,31 @@ RUN_WORDS = {
     RunStatus.TIMEOUT: "timed out",
 }
 
-# Characters no text format here should carry: C0 controls other than tab, newline and carriage
-# return, DEL, and lone surrogates (which cannot be encoded at all).
-_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+# Characters that must not reach a terminal, a log or an XML file as themselves: C0 controls
+# other than tab and newline (ESC starts every terminal escape sequence, CR rewrites the line),
+# DEL, C1 controls (U+009B is a one-character CSI), and the bidirectional overrides and
+# isolates, which reorder how a line is displayed.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# Code points no encoder accepts: lone surrogates and the two noncharacters XML refuses.
+_UNENCODABLE = re.compile("[\ud800-\udfff\ufffe\uffff]")
+
+
+def _visible(match: re.Match[str]) -> str:
+    """A control character written out the way Python writes it (``\\x1b``, ``\\u202e``)."""
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def clean(text: str | None) -> str:
-    """``text`` with characters that would corrupt XML, logs or terminals replaced."""
-    return _UNSAFE.sub("\ufffd", text or "")
+    """``text`` neutralised for every format: the one place submission text is made safe.
+
+    Each control character becomes its escape written out (``\\x1b[2J`` shows as text and
+    clears nothing; a lone CR cannot send the cursor back over a line), so no escape sequence,
+    bell or line rewrite reaches a terminal; a CRLF line end is a newline. Characters no
+    encoder accepts become U+FFFD.
+    """
+    text = (text or "").replace("\r\n", "\n")
+    return _UNENCODABLE.sub("\ufffd", _CONTROL.sub(_visible, text))
 
 
 @dataclass(frozen=True)
@@ -112,8 +131,9 @@ def mode_label(report: ReportBase[Any]) -> str:
 
 
 def points(value: float) -> str:
-    """A score without trailing zeros (``15``, ``6.25``, ``2.0833``)."""
-    text = f"{value:.4f}".rstrip("0").rstrip(".")
+    """A score as every format shows it: at most two decimals, without trailing zeros (``15``,
+    ``6.25``, ``2.08``), like the total the report computes."""
+    text = f"{value:.2f}".rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
 
 

@@ -3,9 +3,13 @@
 Per the Exercism test-runner interface: top-level ``version``, ``status`` (``pass``, ``fail``,
 or ``error`` when the tests could not run, e.g. a syntax error) and ``message`` (required for
 ``error``, else null); per test ``name``, ``status`` (``pass``/``fail``/``error``),
-``message``, ``output`` (limited to 500 characters) and ``test_code``, which stays empty
-because hidden tests never leave the grader. ``task_id`` is optional and omitted. Tests keep
-the hidden suite's order.
+``message``, ``output`` (limited to 500 characters) and ``test_code``. Exercism shows
+``test_code`` above each result as the test's code; a hidden test's code never leaves the
+grader, so ``test_code`` says that it is hidden and, when the exercise shows hints, what the
+test checks. ``task_id`` is optional and omitted. Tests keep the hidden suite's order.
+
+:func:`grader.cli.exercism_runner` runs this format as an Exercism test runner
+(``grader exercism-runner SLUG INPUT_DIR OUTPUT_DIR``).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ _TEST_STATUS = {
     TestStatus.ERROR: "error",
     TestStatus.TIMEOUT: "error",
     TestStatus.SKIPPED: "fail",
+    TestStatus.NOT_RUN: "error",
 }
 
 
@@ -49,6 +54,13 @@ def _message(row: Row) -> str | None:
     return row.message[:1].upper() + row.message[1:]
 
 
+def hidden_test_code(row: Row) -> str:
+    """What Exercism shows as the test's code: never the hidden code itself."""
+    if row.hint:
+        return f"# Hidden test (its code is not shown). It checks: {row.hint}"
+    return "# Hidden test (its code is not shown)."
+
+
 def _output(text: str) -> str:
     """Output cut to Exercism's limit, keeping its end."""
     return cap_output(text, OUTPUT_LIMIT, TRUNCATED)
@@ -69,7 +81,7 @@ def render(report: PublicReport) -> str:
             "name": row.label,
             "status": _TEST_STATUS[row.test.status],
             "message": _message(row),
-            "test_code": "",
+            "test_code": hidden_test_code(row),
         }
         # The report has the output of the whole run, not per test: it goes with the first
         # test that did not pass, the one Exercism shows first.

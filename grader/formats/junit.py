@@ -1,10 +1,11 @@
 """JUnit XML, the test-report format CI systems read (Jenkins, GitLab, GitHub reporters).
 
-Follows the de-facto Ant/Jenkins schema: ``<testsuites>`` holding one ``<testsuite>`` per
-exercise, one ``<testcase>`` per hidden test with its category as ``classname``, and a
-``<failure>``, ``<error>`` or ``<skipped>`` child when it did not pass. Timeouts are errors of
-``type="timeout"``. Per-test times are grader-only, so test cases carry ``time="0"`` and the
-suite carries the run's duration.
+Valid against the Jenkins xUnit plugin's ``junit-10.xsd``: ``<testsuites>`` (attributes
+``name``, ``tests``, ``failures``, ``errors``, ``time`` only) holding one ``<testsuite>`` per
+exercise, one ``<testcase>`` per hidden test with its category as ``classname`` and its own
+``time`` in seconds, and a ``<failure>``, ``<error>`` or ``<skipped>`` child when it did not
+pass. Timeouts are errors of ``type="timeout"``. Times are plain decimals (``3.500``), the form
+the schema's time pattern allows.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ _CHILD = {
     TestStatus.ERROR: "error",
     TestStatus.TIMEOUT: "error",
     TestStatus.SKIPPED: "skipped",
+    TestStatus.NOT_RUN: "skipped",  # never started: the run's time limit came first
 }
 
 
@@ -33,18 +35,25 @@ def _details(row: Row, report: PublicReport) -> str:
     return "\n".join(lines)
 
 
+def _seconds(value: float) -> str:
+    """A time as the schema's pattern allows: digits, a point, three decimals."""
+    return f"{max(value, 0.0):.3f}"
+
+
 def render(report: PublicReport) -> str:
     """The report as a JUnit XML document."""
     all_rows = list(rows(report))
     counts = {
         "tests": len(all_rows),
-        "failures": sum(r.test.status is TestStatus.FAILED for r in all_rows),
-        "errors": sum(r.test.status in (TestStatus.ERROR, TestStatus.TIMEOUT) for r in all_rows),
-        "skipped": sum(r.test.status is TestStatus.SKIPPED for r in all_rows),
+        "failures": sum(_CHILD.get(r.test.status) == "failure" for r in all_rows),
+        "errors": sum(_CHILD.get(r.test.status) == "error" for r in all_rows),
+        "skipped": sum(_CHILD.get(r.test.status) == "skipped" for r in all_rows),
     }
     totals = {key: str(value) for key, value in counts.items()}
-    duration = f"{report.duration:.3f}"
-    root = ET.Element("testsuites", {"name": "hidden-grader", **totals, "time": duration})
+    duration = _seconds(report.duration)
+    # The schema gives <testsuites> no "skipped" attribute; the suite has it.
+    outer = {key: value for key, value in totals.items() if key != "skipped"}
+    root = ET.Element("testsuites", {"name": "hidden-grader", **outer, "time": duration})
     suite = ET.SubElement(
         root,
         "testsuite",
@@ -78,7 +87,7 @@ def render(report: PublicReport) -> str:
             {
                 "name": row.label,
                 "classname": row.test.category,
-                "time": "0",
+                "time": _seconds(row.test.duration),
             },
         )
         child = _CHILD.get(row.test.status)

@@ -37,6 +37,7 @@ _TEST_ICON = {
     TestStatus.ERROR: "💥",
     TestStatus.TIMEOUT: "⏱️",
     TestStatus.SKIPPED: "⏭️",
+    TestStatus.NOT_RUN: "⏭️",
 }
 
 

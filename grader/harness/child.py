@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from grader.bridge.subject_server import describe_import_error
+from grader.harness.deadlines import AlarmDeadlines
 from grader.harness.events import (
     HarnessEvent,
     Sink,
@@ -96,7 +97,11 @@ def run_direct(spec: dict[str, Any], sink: Sink) -> None:
     from grader.harness.plugin import HarnessPlugin
 
     plugin = HarnessPlugin(
-        subject=lambda: module, kit=Kit, sink=sink, reference=lambda: _reference(spec)
+        subject=lambda: module,
+        kit=Kit,
+        sink=sink,
+        reference=lambda: _reference(spec),
+        session=AlarmDeadlines(spec.get("deadlines", {})),
     )
     _quiet_pytest(_pytest_args(spec), plugin)
 

@@ -80,6 +80,15 @@ class SandboxSelected:
 
 
 @dataclass(frozen=True)
+class WarmWanted:
+    """The child is about to start a sandbox with these limits (JSON): the parent answers on
+    the child's stdin with the id of a warm container from its pool, or an empty line."""
+
+    tag: ClassVar[str] = "warm_wanted"
+    limits: str
+
+
+@dataclass(frozen=True)
 class SandboxFailed:
     """The sandbox could not run the submission at all: a fault of the grader's setup."""
 
@@ -127,6 +136,7 @@ HarnessEvent: TypeAlias = (
     | TestStarted
     | TestEnded
     | SandboxSelected
+    | WarmWanted
     | SandboxFailed
     | SubmissionImported
     | SubmissionImportRaised

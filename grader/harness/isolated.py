@@ -21,6 +21,7 @@ from grader.harness.events import (
     SubmissionStartFailed,
 )
 from grader.harness.orphans import ON_ORPHANED
+from grader.harness.warm_link import WarmLink
 from sandbox import SandboxError, SandboxJob, SandboxLimits, select_backend
 
 if TYPE_CHECKING:
@@ -61,12 +62,15 @@ def limits_from(spec: dict[str, Any]) -> SandboxLimits:
 class _Session:
     """Gives each test its deadline on the subjects' calls, and forgets its kit objects after."""
 
-    def __init__(self, side: BridgeSide, test_timeout: float) -> None:
-        self.side, self.test_timeout = side, test_timeout
+    def __init__(self, side: BridgeSide, test_timeout: float, deadlines: dict[str, float]) -> None:
+        self.side, self.test_timeout, self.deadlines = side, test_timeout, deadlines
+        self.current = test_timeout
 
-    def begin_test(self) -> None:
+    def begin_test(self, nodeid: str | None = None) -> None:
+        if nodeid is not None:
+            self.current = self.deadlines.get(nodeid, self.test_timeout)
         for bridge in self.side.bridges:
-            bridge.subject.begin_test(self.test_timeout)
+            bridge.subject.begin_test(self.current)
 
     def end_test(self) -> None:
         self.side.end_test()
@@ -185,16 +189,22 @@ def run_isolated(
 ) -> None:
     """Start the subject in the sandbox, then run the suite through the bridge."""
     source = (Path(spec["submission_dir"]) / f"{spec['module']}.py").read_bytes()
+    warm = WarmLink(sink).take if spec.get("warm") else None
     try:
         backend, _warning = select_backend(
-            spec["backend"], image=spec.get("image"), runtime=spec.get("runtime")
+            spec["backend"], image=spec.get("image"), runtime=spec.get("runtime"), warm=warm
         )
     except SandboxError as exc:
         sink(SandboxFailed(str(exc)))
         return
     sink(SandboxSelected(backend.name))
     job = subject_job(spec["module"], source, limits_from(spec))
-    subject = Subject(lambda: backend.start(job), import_timeout=spec.get("import_timeout", 10.0))
+    # Docker runs may be started from any thread; a process sandbox dies with its thread.
+    subject = Subject(
+        lambda: backend.start(job),
+        import_timeout=spec.get("import_timeout", 10.0),
+        spares=backend.name == "docker",
+    )
     ON_ORPHANED.extend([subject.close, backend.close])
     start = _Start(subject, sink, backend.name)
     reference = _Reference(spec, backend.start)
@@ -204,7 +214,7 @@ def run_isolated(
 
         bridge = Bridge(subject)
         side = BridgeSide([bridge])
-        session = _Session(side, spec["test_timeout"])
+        session = _Session(side, spec["test_timeout"], spec.get("deadlines", {}))
         plugin = HarnessPlugin(
             subject=lambda: FollowingProxy(bridge),
             kit=lambda: Kit(side),

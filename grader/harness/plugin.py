@@ -6,13 +6,16 @@ terminal output, so nothing a submission prints can change what is recorded.
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
 
 from grader.caps import DETAIL_CAP, MESSAGE_LIMIT, TEST_OUTPUT_CAP
+from grader.failure_notes import Compared, describe_failure
 from grader.harness.events import CollectedTest, Sink, SuiteCollected, TestEnded, TestStarted
 from grader.testkit import Kit
 
@@ -20,19 +23,24 @@ from grader.testkit import Kit
 class TestSession(Protocol):
     """Per-test hooks of a mode that needs them (isolated mode sets call deadlines)."""
 
-    def begin_test(self) -> None:
-        """A test is about to start."""
+    def begin_test(self, nodeid: str | None = None) -> None:
+        """A test is about to start (``None``: the one in progress, again)."""
 
     def end_test(self) -> None:
         """The test has finished."""
 
 
-def first_line(text: str | None) -> str:
-    """The first non-empty line of a docstring, or an empty string."""
-    for line in (text or "").strip().splitlines():
-        if line.strip():
-            return line.strip()
-    return ""
+def first_paragraph(text: str | None) -> str:
+    """A test's hint: its docstring's first paragraph (the lines up to the first blank line),
+    joined with single spaces; an empty string without a docstring."""
+    paragraph: list[str] = []
+    for line in inspect.cleandoc(text or "").splitlines():
+        if not line.strip():
+            if paragraph:
+                break
+            continue
+        paragraph.append(line.strip())
+    return " ".join(paragraph)
 
 
 def classify_failure(excinfo: pytest.ExceptionInfo[BaseException]) -> tuple[str, str]:
@@ -77,6 +85,7 @@ class HarnessPlugin:
         self._records: dict[str, dict[str, str]] = {}
         self._started: dict[str, float] = {}
         self._subject: Any = None
+        self._compared: Compared | None = None
 
     @pytest.fixture
     def subject(self) -> Any:
@@ -111,7 +120,10 @@ class HarnessPlugin:
             doc = getattr(getattr(item, "function", None), "__doc__", None)
             tests.append(
                 CollectedTest(
-                    nodeid=item.nodeid, name=item.name, category=category, hint=first_line(doc)
+                    nodeid=item.nodeid,
+                    name=item.name,
+                    category=category,
+                    hint=first_paragraph(doc),
                 )
             )
         self._sink(SuiteCollected(tuple(tests)))
@@ -126,9 +138,10 @@ class HarnessPlugin:
         """Mark a test as started, so a parent that must kill us knows which one hung."""
         self._started[nodeid] = time.monotonic()
         self._records[nodeid] = {"status": "passed", "message": "", "detail": ""}
+        self._compared = None
         self._sink(TestStarted(nodeid))
         if self._session is not None:
-            self._session.begin_test()
+            self._session.begin_test(nodeid)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
@@ -140,6 +153,10 @@ class HarnessPlugin:
         if record is not None and report.failed and call.excinfo is not None:
             if record["status"] == "passed":
                 kind, message = classify_failure(call.excinfo)
+                if call.when == "call":
+                    message = describe_failure(
+                        call.excinfo, Path(item.path), kind, message, self._compared
+                    )
                 status = (
                     kind
                     if kind in ("timeout", "error", "failed")
@@ -151,6 +168,11 @@ class HarnessPlugin:
         elif record is not None and report.skipped and call.when != "teardown":
             record.update(status="skipped", message="skipped")
         return report  # type: ignore[return-value]
+
+    def pytest_assertrepr_compare(self, op: str, left: object, right: object) -> None:
+        """Keep the operands of the comparison a failing ``assert`` explains, so the failure
+        can say which value the submission produced (pytest's own explanation is kept)."""
+        self._compared = Compared(op, left, right)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Keep what the submission printed during the test, apart from our records."""

@@ -19,6 +19,7 @@ from grader.harness.events import (
     SuiteCollected,
     TestEnded,
     TestStarted,
+    WarmWanted,
 )
 from grader.harness.runner import SuiteOutcome
 from grader.report import TestStatus
@@ -61,8 +62,8 @@ class ChildProgress:
             case TestEnded(nodeid=nodeid) if nodeid in self.pending:
                 _apply(self.pending.pop(nodeid), event, outcome)
                 self.current = None
-            case TestEnded() | SuiteCollected():
-                pass  # a test settled already; the suite is known already
+            case TestEnded() | SuiteCollected() | WarmWanted():
+                pass  # settled already; known already; answered by the supervisor
             case _:
                 assert_never(event)
 

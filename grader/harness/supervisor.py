@@ -16,21 +16,29 @@ in ``collection``; ``child_env`` and ``collect_suite`` are re-exported here.
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from grader.caps import OUTPUT_CAP
 from grader.exercise import Exercise
 from grader.harness.collection import collect_suite
+from grader.harness.events import WarmWanted
 from grader.harness.launch import child_command, child_env, read_events, write_spec
 from grader.harness.progress import ChildProgress, settle
 from grader.harness.reaping import describe_exit, kill_group, log_tail, reap_docker
 from grader.harness.runner import SuiteOutcome
+from grader.harness.warm_link import WarmDispenser
 from grader.report import TestStatus
 from grader.scoring import TestRecord
+from grader.timing import deadlines
+from sandbox import SandboxLimits
+
+if TYPE_CHECKING:
+    from sandbox.pool import WarmPool  # imports the Docker SDK: only where a pool is made
 
 __all__ = ["ChildRunner", "DirectRunner", "child_env", "collect_suite"]
 
@@ -38,46 +46,64 @@ __all__ = ["ChildRunner", "DirectRunner", "child_env", "collect_suite"]
 _POLL = 0.01
 #: Extra time the parent allows an isolated test before it kills the whole child.
 ISOLATED_GRACE = 20.0
+#: Extra time the parent allows a direct-mode test whose alarm did not stop it (a loop in C).
+DIRECT_GRACE = 1.0
 #: How long an isolated child may take to start the sandbox and import the submission.
 ISOLATED_IMPORT = 15.0
+
+
+def subject_limits(exercise: Exercise) -> SandboxLimits:
+    """Limits of the sandbox a submission (or the reference) runs in during one grading: it
+    must outlive the whole run, but not by much."""
+    run_timeout = exercise.meta.limits.run_timeout
+    return SandboxLimits(wall_timeout=run_timeout + 60, cpu_seconds=int(run_timeout) + 60, pids=128)
 
 
 class ChildRunner:
     """Runs the hidden suite in a supervised child process, directly or isolated."""
 
     def __init__(
-        self, backend: str | None = None, image: str | None = None, runtime: str | None = None
+        self,
+        backend: str | None = None,
+        image: str | None = None,
+        runtime: str | None = None,
+        pool: WarmPool | None = None,
     ) -> None:
         self.backend = backend
         self.image = image
         self.runtime = runtime
+        #: Warm containers for the child's sandboxes (Docker only), owned by the caller.
+        self.pool = pool if backend == "docker" else None
         self.mode = "isolated" if backend else "direct"
 
-    def _mode_spec(self, exercise: Exercise) -> dict[str, Any]:
-        """What the child needs to know about the mode."""
+    def _mode_spec(self, exercise: Exercise, deadlines: dict[str, float]) -> dict[str, Any]:
+        """What the child needs to know about the mode (and each test's deadline)."""
         limits = exercise.meta.limits
         if not self.backend:
-            return {"mode": "direct"}
+            return {"mode": "direct", "deadlines": deadlines}
         return {
             "mode": "isolated",
             "backend": self.backend,
             "image": self.image,
             "runtime": self.runtime,
+            "warm": self.pool is not None,
             "test_timeout": limits.test_timeout,
+            "deadlines": deadlines,
             "import_timeout": ISOLATED_IMPORT,
-            "limits": {
-                "wall_timeout": limits.run_timeout + 60,
-                "cpu_seconds": int(limits.run_timeout) + 60,
-                "pids": 128,
-            },
+            "limits": dataclasses.asdict(subject_limits(exercise)),
         }
 
-    def _limits(self, exercise: Exercise) -> tuple[float, float]:
-        """(per-test backstop, import backstop) in seconds."""
-        test_timeout = exercise.meta.limits.test_timeout
+    def _import_limit(self, exercise: Exercise) -> float:
+        """How long the child may take to start and import the submission (a backstop)."""
         if self.backend:
-            return test_timeout + ISOLATED_GRACE, ISOLATED_IMPORT + ISOLATED_GRACE
-        return test_timeout, max(5.0, test_timeout)
+            return ISOLATED_IMPORT + ISOLATED_GRACE
+        return max(5.0, exercise.meta.limits.test_timeout)
+
+    def _backstop(self, deadline: float) -> float:
+        """When the parent gives up on a test with this deadline and kills the child. The
+        child enforces the deadline itself (an alarm in direct mode, the bridge's call
+        deadlines in isolated mode); the parent steps in only when that could not work."""
+        return deadline + (ISOLATED_GRACE if self.backend else DIRECT_GRACE)
 
     def run(
         self, exercise: Exercise, submission_dir: Path, tests: list[TestRecord]
@@ -86,12 +112,16 @@ class ChildRunner:
         pending = {t.nodeid: t for t in tests}
         outcome = SuiteOutcome(records=tests)
         limits = exercise.meta.limits
+        if self.pool is not None:  # containers start while the child imports pytest
+            self.pool.warm_up(subject_limits(exercise))
+        by_name = deadlines(exercise, [t.name for t in tests], self.mode)
+        test_deadlines = {t.nodeid: by_name[t.name] for t in tests}
         deadline = time.monotonic() + limits.run_timeout
         with tempfile.TemporaryDirectory(prefix="grader-direct-") as tmp:
             workdir = Path(tmp)
             while pending and not outcome.error and not outcome.timed_out:
                 progressed = self._one_child(
-                    exercise, submission_dir, workdir, pending, outcome, deadline
+                    exercise, submission_dir, workdir, pending, outcome, deadline, test_deadlines
                 )
                 if not progressed:
                     break
@@ -100,12 +130,17 @@ class ChildRunner:
             if outcome.timed_out
             else "the test process stopped early"
         )
+        # Never started because the whole run's limit came first: not a timeout of their own.
+        # (A submission whose import hung or failed is what each test's status still blames.)
+        unstarted = (
+            TestStatus.NOT_RUN
+            if outcome.timed_out and not outcome.error
+            else TestStatus.TIMEOUT
+            if outcome.timed_out
+            else TestStatus.ERROR
+        )
         for record in pending.values():
-            settle(
-                record,
-                TestStatus.TIMEOUT if outcome.timed_out else TestStatus.ERROR,
-                f"not run: {reason}",
-            )
+            settle(record, unstarted, f"not run: {reason}")
         outcome.output = outcome.output[-OUTPUT_CAP:]
         return outcome
 
@@ -117,17 +152,18 @@ class ChildRunner:
         pending: dict[str, TestRecord],
         outcome: SuiteOutcome,
         deadline: float,
+        test_deadlines: dict[str, float],
     ) -> bool:
         """Run one child over the pending tests; ``True`` if it settled at least one test."""
         done_before = len(pending)
         results = workdir / f"results-{time.monotonic_ns()}.jsonl"
-        test_timeout, import_limit = self._limits(exercise)
+        import_limit = self._import_limit(exercise)
         spec = write_spec(
             workdir,
             exercise,
             results=str(results),
             submission_dir=str(submission_dir),
-            **self._mode_spec(exercise),
+            **self._mode_spec(exercise, {k: test_deadlines[k] for k in pending}),
             deselect=[t.nodeid for t in outcome.records if t.nodeid not in pending],
         )
         log_path = workdir / f"output-{time.monotonic_ns()}.log"
@@ -136,26 +172,32 @@ class ChildRunner:
             child_command(spec),
             env=child_env(),
             cwd=workdir,
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE if self.pool else subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         offset, progress = 0, ChildProgress(pending, outcome)
+        warm = WarmDispenser(self.pool, proc.stdin) if self.pool else None
         try:
             while True:
                 exited = proc.poll() is not None
                 events, offset = read_events(results, offset)
                 for event in events:
+                    if isinstance(event, WarmWanted) and warm is not None:
+                        warm.answer(event)
                     progress.take(event)
                 if exited:
                     break
                 now = time.monotonic()
-                if progress.current is not None and now - progress.started > test_timeout:
+                current = progress.current
+                if current is not None and now - progress.started > self._backstop(
+                    test_deadlines[current]
+                ):
                     settle(
-                        pending.pop(progress.current),
+                        pending.pop(current),
                         TestStatus.TIMEOUT,
-                        f"timed out after {test_timeout:g} s",
+                        f"timed out after {test_deadlines[current]:g} s",
                     )
                     progress.current = None
                     break
@@ -181,6 +223,10 @@ class ChildRunner:
             killed = proc.poll() is None
             kill_group(proc)
             log.close()
+            if warm is not None:
+                warm.finish()
+                if proc.stdin is not None:
+                    proc.stdin.close()
             if killed and self.backend == "docker":
                 reap_docker()
         code = proc.returncode

@@ -4,6 +4,11 @@
 works (README.md), the stub, the visible tests, ``.gitignore``, a GitHub Actions workflow
 (``.github/workflows/grade.yml``) and, optionally, ``.gitlab-ci.yml``. The templates are the
 ``*.txt`` files next to this module; ``@@NAME@@`` marks what is filled in.
+
+The workflow installs the grader with ``pip install $GRADER_PIP_SPEC``: by default the spec of
+the grader that writes the repository (:mod:`grader.practice.install_spec`), so CI grades with
+the same grader; one that was installed from a local folder cannot be repeated in CI and needs
+an explicit spec.
 """
 
 from __future__ import annotations
@@ -16,26 +21,36 @@ from pathlib import Path, PurePosixPath
 from grader import __version__
 from grader.errors import GraderError
 from grader.exercise import Exercise
+from grader.practice.install_spec import SpecUndecided, running_grader_spec
 
 #: The workflow file, relative to the repository.
 WORKFLOW_PATH = PurePosixPath(".github/workflows/grade.yml")
 #: The GitLab CI file, relative to the repository.
 GITLAB_PATH = PurePosixPath(".gitlab-ci.yml")
-#: What the workflow installs unless told otherwise: this very version of the grader.
-DEFAULT_PIP_SPEC = f"hidden-grader=={__version__}"
 #: The default share of the maximum score a push must reach, in percent.
 DEFAULT_MIN_PERCENT = 100.0
 
 _PLACEHOLDER = re.compile(r"@@[A-Z_]+@@")
 # What may go into the YAML unquoted-safe: pip specs and paths, not quotes or newlines.
-_SAFE_SPEC = re.compile(r"^[\w@:/.,=<>!~+\- \[\]]+$")
+_SAFE_SPEC = re.compile(r"^[\w@:/.,=<>!~+\- \[\]#%]+$")
+
+__all__ = [
+    "DEFAULT_MIN_PERCENT",
+    "GITLAB_PATH",
+    "WORKFLOW_PATH",
+    "Options",
+    "SpecUndecided",
+    "practice_files",
+    "write_practice_repo",
+]
 
 
 @dataclass(frozen=True)
 class Options:
     """Choices that end up in the generated files."""
 
-    pip_spec: str = DEFAULT_PIP_SPEC
+    pip_spec: str | None = None
+    """What CI gives ``pip install``; ``None``: how the running grader was installed."""
     min_percent: float = DEFAULT_MIN_PERCENT
     gitlab: bool = False
 
@@ -60,12 +75,11 @@ def _percent(value: float) -> str:
     return f"{value:g}"
 
 
-def _check(options: Options) -> None:
+def _check(options: Options, pip_spec: str) -> None:
     """Refuse values that would break the generated YAML or shell."""
-    if not _SAFE_SPEC.match(options.pip_spec):
+    if not _SAFE_SPEC.match(pip_spec):
         raise GraderError(
-            f"unusable pip spec {options.pip_spec!r}: use a requirement, a URL or "
-            "a path, without quotes"
+            f"unusable pip spec {pip_spec!r}: use a requirement, a URL or a path, without quotes"
         )
     if not 0 <= options.min_percent <= 100:
         raise GraderError(
@@ -74,14 +88,19 @@ def _check(options: Options) -> None:
 
 
 def practice_files(exercise: Exercise, options: Options | None = None) -> dict[PurePosixPath, str]:
-    """Every file of the practice repository for ``exercise``, by relative path."""
+    """Every file of the practice repository for ``exercise``, by relative path.
+
+    :class:`SpecUndecided` when ``options`` give no pip spec and the running grader's own
+    installation cannot be repeated in CI.
+    """
     options = options or Options()
-    _check(options)
+    pip_spec = options.pip_spec if options.pip_spec is not None else running_grader_spec()
+    _check(options, pip_spec)
     values = {
         "SLUG": exercise.slug,
         "MODULE": exercise.meta.module,
         "VERSION": __version__,
-        "PIP_SPEC": options.pip_spec,
+        "PIP_SPEC": pip_spec,
         "MIN_PERCENT": _percent(options.min_percent),
         "GITLAB_NOTE": " (and `.gitlab-ci.yml` on GitLab)" if options.gitlab else "",
     }

@@ -33,8 +33,9 @@ def _restart(old: Server, server_factory: ServerFactory, **kwargs: object) -> Se
 
 
 def test_sigkill_while_grading_then_restart_loses_nothing(server_factory: ServerFactory) -> None:
+    # Short leases: what the killed process was grading is regraded 5 s after, not 30.
     first = server_factory(workers=2, rate_burst=1000, rate_per_minute=6000,
-                           max_queued_per_key=1000).start()
+                           max_queued_per_key=1000, lease_seconds=5, sweep_interval=1).start()
     token = first.key("crash")
     accepted: list[str] = []
     stop = threading.Event()
@@ -61,7 +62,7 @@ def test_sigkill_while_grading_then_restart_loses_nothing(server_factory: Server
     feeder.join(30)
     assert len(accepted) > 4
 
-    second = _restart(first, server_factory, workers=2)
+    second = _restart(first, server_factory, workers=2, lease_seconds=5, sweep_interval=1)
     with second.client(token) as client:
         finals = [wait_final(client, i, timeout=180) for i in accepted]
         stored = _all_ids(client)

@@ -14,13 +14,15 @@ from tests.api.conftest import (
     submit,
     wait_final,
 )
+from tests.fleet.services import Backends
 
 
 @pytest.fixture(scope="module")
-def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def limited(tmp_path_factory: pytest.TempPathFactory,
+            mode_backends: Backends | None) -> Iterator[Server]:
     """One worker; 3 submissions at once then 1 a minute; at most 2 unfinished per key."""
     server = Server(tmp_path_factory.mktemp("limited"), workers=1, rate_burst=3,
-                    rate_per_minute=1, max_queued_per_key=2)
+                    rate_per_minute=1, max_queued_per_key=2, backends=mode_backends)
     server.start()
     yield server
     server.stop()

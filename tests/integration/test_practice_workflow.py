@@ -10,10 +10,12 @@ and the files left in the repository stand in for the artifact.
 The virtualenv is made once per session with ``--system-site-packages`` (the grader's
 dependencies come from the running interpreter) and this checkout installed into it with
 ``pip install --no-deps -e``, offline. The workflow's own install step then runs with
-``PIP_NO_INDEX=1``: with the generated ``GRADER_PIP_SPEC`` (this grader's version, already
-there) it must find the grader without any index, and one test points ``GRADER_PIP_SPEC`` at
-this checkout instead, as a user would point it at a fork or a path (that install needs the
-configured index for its build backend, like the session's own install).
+``PIP_NO_INDEX=1``: with ``GRADER_PIP_SPEC`` as ``init-repo`` writes it for a grader installed
+from an index (``hidden-grader==VERSION``, already there) it must find the grader without any
+index, and one test points ``GRADER_PIP_SPEC`` at this checkout instead, as a user would point
+it at a fork or a path (that install needs the configured index for its build backend, like the
+session's own install). The newcomer walk (``test_newcomer_walk.py``) runs the workflow of a
+repository ``init-repo`` wrote from a fresh install instead.
 
 Local mode (no secrets) runs everywhere. API mode starts ``grader serve`` on 127.0.0.1 and
 needs the service commands (``serve``, ``keys``, ``submit``); it is skipped, saying so, where
@@ -49,6 +51,8 @@ EXERCISE = "lru-cache"
 MODULE = "lru_cache.py"
 #: This checkout, as a user would point the workflow at a fork or a path.
 CHECKOUT_SPEC = f"--no-deps -e {ROOT}"
+#: What ``init-repo`` writes for a grader installed from a package index.
+INDEX_SPEC = f"hidden-grader=={__version__}"
 # A conditional the harness knows how to evaluate: run even after an earlier failure.
 _ALWAYS = {"${{ !cancelled() }}", "${{ always() }}", "!cancelled()", "always()"}
 _SECRET = re.compile(r"\$\{\{\s*secrets\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
@@ -186,9 +190,7 @@ def make_repo(tmp_path: Path, solution: Path | None, pip_spec: str | None = None
     """A practice repository for the exercise, with ``solution`` as the candidate's module."""
     exercise = Catalogue().get(EXERCISE)
     repo = tmp_path / "repo"
-    options = Options(min_percent=100) if pip_spec is None else Options(pip_spec=pip_spec,
-                                                                         min_percent=100)
-    write_practice_repo(exercise, repo, options)
+    write_practice_repo(exercise, repo, Options(pip_spec=pip_spec or INDEX_SPEC, min_percent=100))
     if solution is not None:
         shutil.copyfile(solution, repo / MODULE)
     return repo
@@ -248,6 +250,8 @@ def test_local_mode_failing_solution_fails_with_annotations(tmp_path: Path, venv
     failing = [t for t in report["tests"] if t["status"] != "passed"]
     errors = run.annotations("error")
     assert any("title=Hidden test failed%3A eviction / " in line for line in errors), run.log()
+    hidden = [line for line in errors if "title=Hidden test" in line]
+    assert hidden and all(line.startswith(f"::error file={MODULE},") for line in hidden)
     assert any("Visible tests" in line for line in errors)  # this mutant fails a visible test
     assert any("Score below the required minimum" in line for line in errors)
     assert "❌ lru-cache: failed" in run.summary
@@ -281,7 +285,7 @@ def test_grader_fault_fails_the_grading_step(tmp_path: Path, venv: Path) -> None
 def test_gitlab_job_grades_locally(tmp_path: Path, venv: Path) -> None:
     exercise = Catalogue().get(EXERCISE)
     repo = tmp_path / "repo"
-    write_practice_repo(exercise, repo, Options(gitlab=True, min_percent=100))
+    write_practice_repo(exercise, repo, Options(pip_spec=INDEX_SPEC, gitlab=True, min_percent=100))
     shutil.copyfile(mutant("len_counts_expired", tmp_path), repo / MODULE)
     doc = yaml.safe_load((repo / ".gitlab-ci.yml").read_text())
     script = tmp_path / "gitlab.sh"

@@ -106,16 +106,17 @@ def test_metrics_text_format() -> None:
     metrics.graded("completed", "passed", 0.7)
     metrics.graded("error", "", 400.0)
     text = metrics.render(queue_depth=3, running=1, workers=2)
-    assert "grader_queue_depth 3\n" in text
-    assert 'grader_gradings_total{status="completed"} 1\n' in text
-    assert 'grader_gradings_total{status="error"} 1\n' in text
-    assert 'grader_grading_results_total{result="passed"} 1\n' in text
-    assert 'grader_submissions_rejected_total{reason="rate_limited"} 1\n' in text
-    assert 'grader_grading_duration_seconds_bucket{le="0.5"} 0\n' in text
-    assert 'grader_grading_duration_seconds_bucket{le="1"} 1\n' in text
-    assert 'grader_grading_duration_seconds_bucket{le="300"} 1\n' in text
-    assert 'grader_grading_duration_seconds_bucket{le="+Inf"} 2\n' in text
-    assert "grader_grading_duration_seconds_count 2\n" in text
+    # prometheus_client writes every value, and the bucket bounds, as floats
+    assert "grader_queue_depth 3.0\n" in text
+    assert 'grader_gradings_total{status="completed"} 1.0\n' in text
+    assert 'grader_gradings_total{status="error"} 1.0\n' in text
+    assert 'grader_grading_results_total{result="passed"} 1.0\n' in text
+    assert 'grader_submissions_rejected_total{reason="rate_limited"} 1.0\n' in text
+    assert 'grader_grading_duration_seconds_bucket{le="0.5"} 0.0\n' in text
+    assert 'grader_grading_duration_seconds_bucket{le="1.0"} 1.0\n' in text
+    assert 'grader_grading_duration_seconds_bucket{le="300.0"} 1.0\n' in text
+    assert 'grader_grading_duration_seconds_bucket{le="+Inf"} 2.0\n' in text
+    assert "grader_grading_duration_seconds_count 2.0\n" in text
     assert "# TYPE grader_grading_duration_seconds histogram" in text
 
 

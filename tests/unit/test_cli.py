@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -10,8 +13,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from grader import __version__
 from grader.cli import app
-from grader.exercise import Exercise
+from grader.exercise import Exercise, Visibility
 from grader.harness.supervisor import DirectRunner
 from grader.validation import validate_exercise
 
@@ -22,10 +26,37 @@ runner = CliRunner()
 FIX = ["--exercises", str(FIXTURE_EXERCISES)]
 
 
-def grader(*args: str) -> subprocess.CompletedProcess[str]:
-    """Run the real console entry point, as a user would."""
-    return subprocess.run([sys.executable, "-c", "from grader.cli import main; main()", *args],
-                          capture_output=True, text=True, timeout=120, check=False)
+ENTRY = [sys.executable, "-c", "from grader.cli import main; main()"]
+
+
+def grader(*args: str, cwd: Path | None = None,
+           env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the real console entry point, as a user would (``env`` adds to the environment)."""
+    return subprocess.run([*ENTRY, *args], capture_output=True, text=True, timeout=120,
+                          check=False, cwd=cwd, env={**os.environ, **(env or {})})
+
+
+def on_a_terminal(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+    """Run the entry point with standard output on a pseudo-terminal; its status and output."""
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([*ENTRY, *args], stdout=follower, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "COLUMNS": "120", **(env or {})})
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the other end closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    return proc.wait(timeout=120), b"".join(chunks).decode("utf-8", "replace")
+
+
+# SGR sequences that set a colour (30-37, 38;..., 39, 40-49, 90-97, 100-107).
+COLOUR = re.compile(r"\x1b\[(?:[0-9;]*;)?(?:3[0-9]|4[0-9]|9[0-7]|10[0-7])(?:;[0-9;]*)?m")
 
 
 def test_list_prints_one_line_per_exercise_when_piped() -> None:
@@ -53,12 +84,33 @@ def test_start_copies_stub_tests_and_statement(tmp_path: Path) -> None:
     assert "would overwrite" in again.output
 
 
-def test_visible_tests_fail_on_the_stub_and_pass_when_solved(tmp_path: Path, adder: Exercise) -> None:
+def visible_tests(folder: str, capfd: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    """``grader test FOLDER``: its exit code and what pytest printed."""
+    code = runner.invoke(app, ["test", folder]).exit_code
+    return code, capfd.readouterr().out
+
+
+def test_test_takes_the_folder_relative_to_where_it_is_typed(
+        tmp_path: Path, adder: Exercise, monkeypatch: pytest.MonkeyPatch,
+        capfd: pytest.CaptureFixture[str]) -> None:
+    # As the README, `grader start` and the quickstart say: `grader test my-lru` from the parent.
+    monkeypatch.chdir(tmp_path)
+    start = runner.invoke(app, ["start", "adder", "my-adder", *FIX])
+    assert start.exit_code == 0, start.output
+    assert "`grader test my-adder`" in start.stdout
+    code, out = visible_tests("my-adder", capfd)
+    assert (code, "not found" in out, "1 failed" in out) == (1, False, True), out
+    (tmp_path / "my-adder" / "adder.py").write_text(adder.reference_path.read_text())
+    assert visible_tests("my-adder", capfd)[0] == 0
+
+
+def test_visible_tests_fail_on_the_stub_and_pass_when_solved(
+        tmp_path: Path, adder: Exercise, capfd: pytest.CaptureFixture[str]) -> None:
     target = tmp_path / "work"
     runner.invoke(app, ["start", "adder", str(target), *FIX])
-    assert grader("test", str(target)).returncode == 1
+    assert visible_tests(str(target), capfd)[0] == 1
     (target / "adder.py").write_text(adder.reference_path.read_text())
-    assert grader("test", str(target)).returncode == 0
+    assert visible_tests(str(target), capfd)[0] == 0
 
 
 def test_grade_exit_codes_and_json(adder: Exercise, tmp_path: Path) -> None:
@@ -110,6 +162,122 @@ def test_usage_error_exits_2() -> None:
     assert grader("grade").returncode == 2
 
 
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda tmp: tmp / "my-adder", "error: no such file or folder: {tmp}/my-adder"),
+    (lambda tmp: tmp, "error: no adder.py in {tmp} (it holds no .py file)"),
+    (lambda tmp: (tmp / "add.py").write_text("x = 1\n") and tmp / "add.py",
+     "error: the submission must be named adder.py, not add.py"),
+    (lambda tmp: (tmp / "add.py").write_text("x = 1\n") and tmp,
+     "error: no adder.py in {tmp} (it holds add.py)"),
+])
+def test_a_path_that_is_not_the_module_is_a_one_line_usage_error(make, message: str,  # type: ignore[no-untyped-def]
+                                                                  tmp_path: Path) -> None:
+    result = runner.invoke(app, ["grade", "adder", str(make(tmp_path)), "--sandbox", "none", *FIX])
+    assert result.exit_code == 2
+    assert result.stdout == ""  # no report of 0 points
+    assert result.stderr.strip().splitlines() == [message.format(tmp=tmp_path)]
+
+
+def test_what_is_in_the_module_is_still_graded(tmp_path: Path) -> None:
+    (tmp_path / "adder.py").write_text("")
+    result = runner.invoke(app, ["grade", "adder", str(tmp_path), "--sandbox", "none", *FIX])
+    assert result.exit_code == 1
+    assert result.stdout.startswith("adder: error  score 0/100")
+    assert "adder.py is empty" in result.stdout
+    assert "(None)" not in result.stdout
+
+
+def test_version() -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout == f"hidden-grader {__version__}\n"
+
+
+BOX = re.compile("[\u2500-\u257f]")  # box-drawing characters
+
+
+@pytest.mark.parametrize("args", [["--help"], ["report", "--help"], ["grade", "adder", *FIX]])
+def test_help_and_usage_errors_are_plain_text_when_piped(args: list[str]) -> None:
+    result = grader(*args)
+    assert result.returncode == (2 if "--help" not in args else 0)
+    text = result.stdout + result.stderr
+    assert "Usage: " in text
+    assert not BOX.search(text), text
+    assert "\x1b[" not in text
+    if args == ["--help"]:
+        assert "--version" in text
+    else:
+        assert "Missing argument" in text or "convert" in text
+
+
+def test_doctor_is_plain_text_when_piped(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sandbox.doctor import Check
+
+    checks = [Check("docker daemon", False, "not reachable", "run grader doctor"),
+              Check("bubblewrap", True, "/usr/bin/bwrap works")]
+    monkeypatch.setattr("sandbox.doctor.run_checks", lambda image, runtime: checks)
+    monkeypatch.setattr("grader.cli.sandbox_cmds._plugin_checks", lambda: [], raising=False)
+    result = runner.invoke(app, ["doctor"])
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert lines[:3] == ["check\tstatus\tdetail\tfix",
+                         "docker daemon\tFAIL\tnot reachable\trun grader doctor",
+                         "bubblewrap\tok\t/usr/bin/bwrap works\t"]
+    assert not BOX.search(result.stdout)
+
+
+def test_force_color_colours_piped_output_and_no_color_wins(tmp_path: Path) -> None:
+    report, _ = saved_report(tmp_path)
+    args = ["report", "convert", str(report)]
+    plain = runner.invoke(app, args)
+    forced = runner.invoke(app, args, env={"FORCE_COLOR": "1", "NO_COLOR": ""})
+    both = runner.invoke(app, args, env={"FORCE_COLOR": "1", "NO_COLOR": "1"})
+    assert plain.exit_code == forced.exit_code == both.exit_code == 0
+    assert "\x1b[" not in plain.stdout
+    assert COLOUR.search(forced.stdout), forced.stdout
+    assert not COLOUR.search(both.stdout), both.stdout
+    assert "category\tpassed\tpoints" in forced.stdout  # piped: the layout stays plain
+
+
+def test_no_color_on_a_terminal(adder: Exercise) -> None:
+    args = ["grade", "adder", str(adder.stub_path), "--sandbox", "none", *FIX]
+    status, coloured = on_a_terminal(*args)
+    assert status == 1 and COLOUR.search(coloured) and BOX.search(coloured)
+    status, plain = on_a_terminal(*args, env={"NO_COLOR": "1"})
+    assert status == 1 and BOX.search(plain)  # still a table, without colour
+    assert not COLOUR.search(plain), plain
+
+
+@pytest.mark.parametrize("args", [
+    ["grade", "adder", "{reference}", "--sandbox", "none", "--format", "json"],
+    ["grade", "adder", "{stub}", "--sandbox", "none"],
+])
+def test_a_reader_that_stops_reading_ends_the_command_quietly(args: list[str],
+                                                               adder: Exercise) -> None:
+    # Like `grader grade ... | head -1` whose head has already exited: the pipe is closed before
+    # the report is written.
+    paths = {"reference": str(adder.reference_path), "stub": str(adder.stub_path)}
+    proc = subprocess.Popen([*ENTRY, *(a.format(**paths) for a in args), *FIX],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141, stderr
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr
+    assert "Exception ignored" not in stderr
+
+
+def test_docker_fallback_warning_is_printed_once_and_names_a_command_that_exists(
+        adder: Exercise) -> None:
+    env = {"DOCKER_HOST": "unix:///nonexistent/docker.sock", "GRADER_SANDBOX": ""}
+    result = grader("grade", "adder", str(adder.reference_path), *FIX, env=env)
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if "Docker sandbox unavailable" in line]
+    assert len(warnings) == 1, result.stderr
+    assert warnings[0].startswith("warning: ")
+    assert "grader doctor" in warnings[0] and "setup-docker.sh" not in warnings[0]
+
+
 def test_schema_prints_json() -> None:
     result = runner.invoke(app, ["schema"])
     assert json.loads(result.stdout)["title"] == "Report"
@@ -128,7 +296,8 @@ def test_validate_reports_every_check(adder: Exercise) -> None:
 
 
 def test_validate_cli_fails_when_the_suite_is_too_small() -> None:
-    result = grader("validate", "adder", "--runs", "1", *FIX)
+    # The shared fixture must not gain a timing profile (other tests rely on test_timeout).
+    result = grader("validate", "adder", "--runs", "1", "--no-record-timing", *FIX)
     assert result.returncode == 1
     assert "adder\thidden tests\t>= 25\t5\tFAIL" in result.stdout
 
@@ -218,3 +387,64 @@ def test_modes_disagree_when_their_scores_never_meet(adder: Exercise) -> None:
     agree, note = _modes_agree(adder, adder.reference_path, isolated, direct, first)
     assert not agree and note == "direct differs: 60"
     assert direct.calls == 1 + AGREEMENT_RETRIES
+
+
+def saved_report(tmp_path: Path) -> tuple[Path, str]:
+    """A saved public report of a failed run (the formats' scenario)."""
+    from grader.formats import render
+    from grader.public import to_public
+
+    from .test_formats import CANARY, scenarios
+
+    text = render(to_public(scenarios()["failed"], Visibility.HINTS, CANARY), "json")
+    path = tmp_path / "report.json"
+    path.write_text(text)
+    return path, text
+
+
+def test_hints_are_the_first_paragraph_of_the_docstring() -> None:
+    from grader.harness.plugin import first_paragraph
+
+    doc = """Putting a new key into a full cache
+        evicts the least recently used entry.
+
+        Details for the suite's readers.
+        """
+    assert first_paragraph(doc) == (
+        "Putting a new key into a full cache evicts the least recently used entry.")
+    assert first_paragraph("\n\n   One line.  ") == "One line."
+    assert first_paragraph(None) == ""
+
+
+def test_validate_lints_the_hints(tmp_path: Path) -> None:
+    import shutil
+
+    root = tmp_path / "exercises"
+    shutil.copytree(FIXTURE_EXERCISES / "adder", root / "adder")
+    hidden = root / "adder" / "hidden" / "test_basics.py"
+    hidden.write_text(hidden.read_text()
+                      .replace('"""add returns the sum of two integers."""',
+                               '"""`add` returns the sum\n    of two integers."""')
+                      .replace('"""add handles negative numbers."""',
+                               '"""Negative numbers are added too"""'))
+    result = runner.invoke(app, ["validate", "adder", "--runs", "1", "--exercises", str(root)])
+    row = next(line for line in result.stdout.splitlines() if line.startswith("adder\thints\t"))
+    assert row.endswith("\tFAIL")
+    assert "2 not: test_add_negative: does not end with . ! or ?" in row
+    assert "test_add_strings_concatenate: a sentence does not start with a capital letter" in row
+    assert "test_add_integers" not in row  # backticked code may open a sentence
+
+
+@pytest.mark.parametrize(("hint", "problem"), [
+    ("A full cache evicts the least recently used entry.", None),
+    ("`get` returns the value. It refreshes recency!", None),
+    ("Keys are compared, e.g. strings with strings. Is it sorted?", None),
+    ("get returns the value.", "a sentence does not start with a capital letter: 'get returns the value.'"),
+    ("A full cache evicts. then it stops.", "a sentence does not start with a capital letter: 'then it stops.'"),
+    ("A full cache evicts", "does not end with . ! or ?"),
+    ("", "no hint (the test has no docstring)"),
+])
+def test_hint_lint_wants_complete_sentences(hint: str, problem: str | None) -> None:
+    from grader.hint_lint import hint_problem
+
+    assert hint_problem(hint) == problem

@@ -9,8 +9,10 @@ under ``tests/golden/formats/``.
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -188,7 +190,80 @@ def test_text_shows_the_output_as_it_was_printed() -> None:
     report = public("failed").model_copy(
         update={"output": "[red]not markup[/] :smile: esc\x1b[31m bell\x07\n\n"})
     text = render(report, "text")
-    assert text.endswith("\n[red]not markup[/] :smile: esc\ufffd[31m bell\ufffd\n")
+    assert text.endswith("\n[red]not markup[/] :smile: esc\\x1b[31m bell\\x07\n")
+
+
+# What a hostile submission prints or puts in an exception message to take over a terminal: clear
+# the screen, home the cursor, print a fake verdict, ring, rewrite the line with CR, the 8-bit
+# CSI (U+009B), an OSC title string, a DEL, and a right-to-left override.
+TERMINAL_ATTACK = ("\x1b[2J\x1b[H\x1b[32mlru-cache: passed  score 100/100\x1b[0m\x07"
+                   "\rOK \x9b2J \x1b]0;pwned\x07 \x7f \u202edessap\n")
+# Characters that must never reach a terminal: C0 except tab and newline, DEL, C1, bidi controls.
+CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def attacked(fmt: str) -> str:
+    """The failed scenario, with the attack in the output and in a test's message."""
+    report = public("failed")
+    tests = [t.model_copy(update={"message": TERMINAL_ATTACK}) if t.status is TestStatus.FAILED
+             else t for t in report.tests]
+    return render(report.model_copy(update={"output": TERMINAL_ATTACK, "tests": tests}), fmt)
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "github", "junit", "gradescope", "exercism"])
+def test_no_format_passes_terminal_controls_through(fmt: str) -> None:
+    rendered = attacked(fmt)
+    assert not CONTROLS.findall(rendered), CONTROLS.findall(rendered)
+    if fmt in ("text", "markdown"):
+        assert "\\x1b[2J" in rendered  # shown as text, so the candidate sees what was printed
+
+
+def test_terminal_report_draws_no_submission_controls(monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from grader.cli import output
+
+    report = public("failed")
+    tests = [t.model_copy(update={"message": TERMINAL_ATTACK}) if t.status is TestStatus.FAILED
+             else t for t in report.tests]
+    monkeypatch.setattr(output, "stdout_is_terminal", lambda: True)
+    monkeypatch.setenv("FORCE_COLOR", "1")  # rich styles as on a terminal: its own ESCs only
+    output.print_report(report.model_copy(update={"output": TERMINAL_ATTACK, "tests": tests}))
+    drawn = capsys.readouterr().out
+    for forbidden in ("\x1b[2J", "\x1b[H", "\x07", "\r", "\x9b", "\x1b]", "\x7f", "\u202e"):
+        assert forbidden not in drawn, repr(forbidden)
+
+
+def test_text_groups_failures_that_share_a_cause() -> None:
+    report = public("failed")
+    same = "NotImplementedError: implement LRUCache.__init__"
+    tests = [t.model_copy(update={"message": same}) if t.status is not TestStatus.PASSED else t
+             for t in report.tests]
+    text = render(report.model_copy(update={"tests": tests}), "text")
+    assert text.count(same) == 1
+    assert f"same cause in 3 tests: {same}" in text
+    header = text.index(f"same cause in 3 tests: {same}")
+    for name in ("test_full_cache_evicts_the_lru_entry", "test_get_refreshes_recency",
+                 "test_random_operations_match_lru"):
+        assert text.index(f"eviction/{name}") > header
+    assert "got:" not in text  # said once, above the tests that share it
+
+
+def test_text_keeps_a_cause_of_its_own_under_its_test() -> None:
+    text = render(public("failed"), "text")
+    assert "same cause in" not in text
+    assert "          got: raised KeyError: 'k', expected a value" in text
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown"])
+def test_category_points_and_total_have_the_same_precision(fmt: str) -> None:
+    report = to_public(full_report(RunStatus.FAILED, [PASS, PASS, PASS, PASS, PASS,
+                                                      (TestStatus.FAILED, "x")]), Visibility.HINTS)
+    report = report.model_copy(update={"categories": [
+        c.model_copy(update={"score": 8.8889}) if c.name == "expiry" else c
+        for c in report.categories], "score": 83.89})
+    text = render(report, fmt)
+    assert "8.89/25" in text and "8.8889" not in text
+    assert "83.89/100" in text
 
 
 def test_text_terminal_and_plain_share_one_layout(monkeypatch: pytest.MonkeyPatch,
@@ -228,6 +303,54 @@ def test_junit_parses_and_counts_add_up(scenario: str) -> None:
     assert float(props["score"] or 0) == report.score
 
 
+#: The structure of the Jenkins xUnit plugin's junit-10.xsd, restated as a schema of our own.
+JUNIT_XSD = Path(__file__).parents[1] / "fixtures" / "junit" / "jenkins-junit-10.xsd"
+
+
+@pytest.mark.parametrize("visibility", list(Visibility))
+@pytest.mark.parametrize("scenario", ["passed", "failed", "errored", "timed_out"])
+def test_junit_validates_against_the_jenkins_schema(scenario: str, visibility: Visibility) -> None:
+    from lxml import etree
+
+    schema = etree.XMLSchema(etree.parse(str(JUNIT_XSD)))
+    document = etree.fromstring(render(public(scenario, visibility), "junit").encode("utf-8"))
+    assert schema.validate(document), schema.error_log
+
+
+def test_junit_schema_check_can_fail() -> None:
+    from lxml import etree
+
+    schema = etree.XMLSchema(etree.parse(str(JUNIT_XSD)))
+    document = etree.fromstring(render(public("failed"), "junit").encode("utf-8"))
+    document.set("skipped", "0")  # <testsuites> has no such attribute in junit-10.xsd
+    assert not schema.validate(document)
+
+
+def test_junit_carries_each_tests_own_time() -> None:
+    report = public("failed")
+    durations = [0.5, 1.25, 0.0, 2.0, 3.125, 0.001]
+    report = report.model_copy(update={"tests": [
+        t.model_copy(update={"duration": d}) for t, d in zip(report.tests, durations, strict=True)]})
+    root = ET.fromstring(render(report, "junit"))
+    times = [case.get("time") for case in root.iter("testcase")]
+    assert times == ["0.500", "1.250", "0.000", "2.000", "3.125", "0.001"]
+    assert root.get("time") == "3.500"
+
+
+def test_test_times_are_public_at_every_visibility() -> None:
+    for visibility in Visibility:
+        assert [t.duration for t in public("failed", visibility).tests] == [0.25] * len(TESTS)
+
+
+def test_github_annotations_are_attached_to_the_module_file() -> None:
+    lines = render(public("failed"), "github", source_file="work/lru_cache.py").splitlines()
+    errors = [line for line in lines if line.startswith("::error ")]
+    assert len(errors) == 3
+    assert all(line.startswith("::error file=work/lru_cache.py,title=") for line in errors)
+    syntax = render(public("errored"), "github", source_file="work/lru_cache.py").splitlines()[0]
+    assert syntax.startswith("::error file=work/lru_cache.py,line=3,col=9,")
+
+
 def test_junit_marks_timeouts_as_errors_of_type_timeout() -> None:
     root = ET.fromstring(render(public("timed_out"), "junit"))
     kinds = [e.get("type") for e in root.iter("error")]
@@ -259,7 +382,8 @@ def test_exercism_has_the_required_fields(scenario: str, status: str) -> None:
     assert len(data["tests"]) == len(TESTS)
     for test in data["tests"]:
         assert test["name"] and test["status"] in ("pass", "fail", "error")
-        assert test["test_code"] == ""
+        assert test["test_code"].startswith("# Hidden test (its code is not shown).")
+        assert "def test_" not in test["test_code"] and "assert" not in test["test_code"]
         assert len(test.get("output") or "") <= 500
 
 

@@ -65,7 +65,7 @@ def test_failing_submission_scores_by_category(adder: Exercise, write_module: Wr
     basics = next(c for c in report.categories if c.name == "basics")
     assert (basics.passed, basics.total, basics.score) == (2, 3, 40)
     failed = next(t for t in report.tests if t.name == "test_add_integers")
-    assert failed.message == "assertion failed"
+    assert failed.message == "add(…) returned 6"  # what it did, never the 5 expected
     assert failed.hint == "add returns the sum of two integers."
     assert "assert" in failed.detail
     golden_public("failed", adder, report)
@@ -76,7 +76,8 @@ def test_stub_fails_every_test_with_a_clear_message(adder: Exercise) -> None:
     assert report.status is RunStatus.FAILED
     assert report.score == 0
     messages = {t.message for t in report.tests}
-    assert messages == {"NotImplementedError: implement add", "NotImplementedError: implement Counter"}
+    assert messages == {"add(…) raised NotImplementedError: implement add",
+                        "Counter(…) raised NotImplementedError: implement Counter"}
     golden_public("stub", adder, report)
 
 

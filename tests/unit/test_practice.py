@@ -20,13 +20,14 @@ from grader.errors import GraderError
 from grader.exercise import Exercise, Visibility
 from grader.formats import FORMATS, render
 from grader.practice import (
-    DEFAULT_PIP_SPEC,
     GITLAB_PATH,
     WORKFLOW_PATH,
     Options,
     practice_files,
     write_practice_repo,
 )
+from grader.practice.install_spec import Installed, SpecUndecided, spec_from
+from grader.practice.install_spec import installed as real_installed
 from grader.public import to_public
 
 from ..conftest import FIXTURE_EXERCISES
@@ -46,6 +47,16 @@ PINNED = {
 
 def shipped() -> list[Exercise]:
     return Catalogue().all()
+
+
+#: How the grader is installed in most tests here: from an index, the common case for a user.
+FROM_AN_INDEX = Installed(__version__, None)
+
+
+@pytest.fixture(autouse=True)
+def installed_from_an_index(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The running grader as if installed from a package index (tests that care say otherwise)."""
+    monkeypatch.setattr("grader.practice.install_spec.installed", lambda: FROM_AN_INDEX)
 
 
 def workflow(exercise: Exercise, options: Options | None = None) -> tuple[str, dict[Any, Any]]:
@@ -88,10 +99,71 @@ def test_practice_repo_never_contains_the_hidden_suite(exercise: Exercise) -> No
     assert reference not in practice_files(exercise).values()
 
 
-def test_default_pip_spec_is_this_version() -> None:
-    assert f"hidden-grader=={__version__}" == DEFAULT_PIP_SPEC
+def test_default_pip_spec_is_how_this_grader_was_installed() -> None:
     _, doc = workflow(Catalogue().get("lru-cache"))
-    assert doc["env"]["GRADER_PIP_SPEC"] == DEFAULT_PIP_SPEC
+    assert doc["env"]["GRADER_PIP_SPEC"] == f"hidden-grader=={__version__}"
+
+
+def vcs(url: str, commit: str = "0123abcd" * 5, **extra: object) -> Installed:
+    return Installed(__version__, {"url": url, "vcs_info": {"vcs": "git", "commit_id": commit,
+                                                            "requested_revision": "main"}, **extra})
+
+
+@pytest.mark.parametrize(("found", "spec"), [
+    (FROM_AN_INDEX, f"hidden-grader=={__version__}"),
+    (vcs("https://github.com/acme/hidden-grader"),
+     "git+https://github.com/acme/hidden-grader@" + "0123abcd" * 5),
+    (vcs("https://github.com/acme/mono", subdirectory="grader"),
+     "git+https://github.com/acme/mono@" + "0123abcd" * 5 + "#subdirectory=grader"),
+    (vcs("https://user:s3cret@git.example.com/acme/hidden-grader.git"),
+     "git+https://git.example.com/acme/hidden-grader.git@" + "0123abcd" * 5),
+    (vcs("ssh://git@github.com/acme/hidden-grader.git"),
+     "git+ssh://git@github.com/acme/hidden-grader.git@" + "0123abcd" * 5),
+    (Installed(__version__, {"url": "https://files.example.com/hidden_grader-0.1.0-py3-none-any.whl",
+                             "archive_info": {"hashes": {"sha256": "ab" * 32}}}),
+     "https://files.example.com/hidden_grader-0.1.0-py3-none-any.whl#sha256=" + "ab" * 32),
+])
+def test_pip_spec_repeats_how_the_grader_was_installed(found: Installed, spec: str) -> None:
+    assert spec_from(found) == spec
+    assert "s3cret" not in spec
+
+
+@pytest.mark.parametrize(("found", "said"), [
+    (Installed(__version__, {"url": "file:///home/me/hidden-grader", "dir_info": {"editable": True}}),
+     "this grader is an editable install of /home/me/hidden-grader, which a CI runner cannot "
+     "reach; pass --pip-spec"),
+    (Installed(__version__, {"url": "file:///home/me/hidden-grader", "dir_info": {}}),
+     "this grader is installed from /home/me/hidden-grader, which a CI runner cannot reach"),
+    (Installed(__version__, {"url": "file:///tmp/hidden_grader-0.1.0-py3-none-any.whl",
+                             "archive_info": {}}),
+     "installed from /tmp/hidden_grader-0.1.0-py3-none-any.whl, which a CI runner cannot reach"),
+    (vcs("file:///home/me/hidden-grader"), "installed from /home/me/hidden-grader"),
+    (None, "hidden-grader is not installed"),
+])
+def test_a_local_install_cannot_be_repeated_in_ci(found: Installed | None, said: str) -> None:
+    with pytest.raises(SpecUndecided) as caught:
+        spec_from(found)
+    assert said in str(caught.value)
+
+
+def test_the_running_grader_is_found_by_its_installer_record(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Run from a checkout, Python also sees the checkout's *.egg-info (build metadata: no
+    # INSTALLER, no direct_url.json) before the installed grader; what pip recorded must win.
+    checkout = tmp_path / "checkout" / "hidden_grader.egg-info"
+    checkout.mkdir(parents=True)
+    (checkout / "PKG-INFO").write_text(f"Metadata-Version: 2.1\nName: hidden-grader\nVersion: {__version__}\n")
+    site = tmp_path / "site" / f"hidden_grader-{__version__}.dist-info"
+    site.mkdir(parents=True)
+    (site / "METADATA").write_text(f"Metadata-Version: 2.1\nName: hidden-grader\nVersion: {__version__}\n")
+    (site / "INSTALLER").write_text("pip\n")
+    (site / "direct_url.json").write_text('{"url": "file:///work/checkout", "dir_info": {"editable": true}}')
+    monkeypatch.setattr("sys.path", [str(tmp_path / "checkout"), str(tmp_path / "site")])
+    found = real_installed()
+    assert found is not None and found.direct_url == {
+        "url": "file:///work/checkout", "dir_info": {"editable": True}}
+    with pytest.raises(SpecUndecided, match="editable install of /work/checkout"):
+        spec_from(found)
 
 
 def test_workflow_parses_and_is_configured_by_env() -> None:
@@ -117,7 +189,8 @@ def test_workflow_parses_and_is_configured_by_env() -> None:
     assert 'grader grade "$GRADER_EXERCISE" "$GRADER_SUBMISSION"' in grade
     assert grade.count("--format json > report.json") == 2
     publish = steps["Publish the results"]["run"]
-    assert "--format github" in publish and "--format junit > grader-junit.xml" in publish
+    assert '--format github --file "$GRADER_SUBMISSION"' in publish
+    assert "--format junit > grader-junit.xml" in publish
     artifact = steps["Keep the reports"]
     assert artifact["if"] == "${{ !cancelled() }}"
     assert "grader-junit.xml" in artifact["with"]["path"]
@@ -220,6 +293,43 @@ def test_init_repo_writes_the_repository(tmp_path: Path) -> None:
     assert again.exit_code == 2 and "would overwrite" in again.output
     forced = runner.invoke(app, ["init-repo", "adder", str(target), "--force", *FIX])
     assert forced.exit_code == 0, forced.output
+
+
+def test_init_repo_takes_the_spec_from_how_the_grader_was_installed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("grader.practice.install_spec.installed",
+                        lambda: vcs("https://github.com/acme/hidden-grader"))
+    result = runner.invoke(app, ["init-repo", "adder", str(tmp_path / "repo"), *FIX])
+    assert result.exit_code == 0, result.output
+    workflow_text = (tmp_path / "repo" / WORKFLOW_PATH).read_text()
+    assert f'GRADER_PIP_SPEC: "git+https://github.com/acme/hidden-grader@{"0123abcd" * 5}"' in (
+        workflow_text)
+
+
+def test_init_repo_of_a_local_install_needs_a_spec_and_says_so(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    editable = Installed(__version__, {"url": "file:///src/hidden-grader",
+                                       "dir_info": {"editable": True}})
+    monkeypatch.setattr("grader.practice.install_spec.installed", lambda: editable)
+    refused = runner.invoke(app, ["init-repo", "adder", str(tmp_path / "repo"), *FIX])
+    assert refused.exit_code == 2
+    assert refused.stderr.startswith(
+        "error: this grader is an editable install of /src/hidden-grader, which a CI runner "
+        "cannot reach; pass --pip-spec")
+    assert not (tmp_path / "repo").exists()
+    spec = "git+https://github.com/acme/hidden-grader@v0.1.0"
+    given = runner.invoke(app, ["init-repo", "adder", str(tmp_path / "repo"), "--pip-spec", spec,
+                                *FIX])
+    assert given.exit_code == 0, given.output
+    assert f'GRADER_PIP_SPEC: "{spec}"' in (tmp_path / "repo" / WORKFLOW_PATH).read_text()
+
+
+def test_practice_repo_says_the_bundled_hidden_suites_are_public() -> None:
+    found = practice_files(Catalogue().get("lru-cache"), Options(gitlab=True))
+    for path in (WORKFLOW_PATH, GITLAB_PATH, PurePosixPath("README.md")):
+        text = " ".join(found[path].replace("#", " ").split())
+        assert "bundled with the grader are public in its source code" in text, path
+        assert "operator's own" in text, path
 
 
 def test_init_repo_of_an_unknown_exercise_fails(tmp_path: Path) -> None:
@@ -339,3 +449,38 @@ def test_grade_prints_new_formats(adder: Exercise) -> None:
                                    "-f", "exercism", *FIX])
     assert exercism.exit_code == 1
     assert json.loads(exercism.stdout)["status"] in ("fail", "error")
+
+
+def test_report_convert_github_attaches_annotations_to_the_given_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    path, _ = saved(tmp_path)
+    result = runner.invoke(app, ["report", "convert", str(path), "-f", "github",
+                                 "--file", "lru_cache.py"])
+    assert result.exit_code == 0, result.output
+    errors = [line for line in result.stdout.splitlines() if line.startswith("::error ")]
+    assert len(errors) == 3
+    assert all(line.startswith("::error file=lru_cache.py,title=") for line in errors)
+
+
+def test_grade_attaches_github_annotations_to_the_module_as_given(
+        adder: Exercise, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "work").mkdir()
+    (tmp_path / "work" / "adder.py").write_text(adder.stub_path.read_text())
+    result = runner.invoke(app, ["grade", "adder", "work", "--sandbox", "none", "-f", "github",
+                                 *FIX])
+    assert result.exit_code == 1
+    errors = [line for line in result.stdout.splitlines() if line.startswith("::error ")]
+    assert errors and all(line.startswith("::error file=work/adder.py,") for line in errors)
+
+
+@pytest.mark.parametrize("spec", [
+    "https://grader.example.com/client/hidden_grader-0.1.0-py3-none-any.whl#sha256=" + "ab" * 32,
+    "git+https://github.com/acme/mono@v1#subdirectory=grader",
+    "https://grader.example.com/client/hidden%2Dgrader-0.1.0.tar.gz",
+])
+def test_url_specs_a_grading_server_might_publish_are_accepted(spec: str) -> None:
+    _, doc = workflow(Catalogue().get("lru-cache"), Options(pip_spec=spec))
+    assert doc["env"]["GRADER_PIP_SPEC"] == spec

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from sandbox import ChannelClosed, SandboxTimeout
-from sandbox.bootstrap import BOOTSTRAP, READY, encode_files
+from sandbox.bootstrap import BOOTSTRAP, READY, encode_bundle
 from sandbox.channel import OutputBuffer, ReadyGate
-from sandbox.docker_channel import AttachChannel, FrameDemuxer, raw_socket
+from sandbox.docker_channel import AttachChannel, raw_socket
 
 
 def frame(stream: int, payload: bytes) -> bytes:
@@ -48,15 +48,22 @@ def test_buffer_read_waits_times_out_and_sees_eof() -> None:
     assert buf.read(10) == b"" and buf.read(10, timeout=0) == b""
 
 
-def test_demuxer_handles_split_headers_and_frames() -> None:
-    stream = frame(1, b"hello") + frame(2, b"oops") + frame(1, b"x" * 70000)
-    out: dict[int, bytearray] = {1: bytearray(), 2: bytearray()}
-    demux = FrameDemuxer()
-    for i in range(0, len(stream), 3):  # worst case: 3-byte reads
-        for sid, piece in demux.feed(stream[i : i + 3]):
-            out[sid] += piece
-    assert out[1] == b"hello" + b"x" * 70000 and out[2] == b"oops"
-    assert demux.idle
+def test_attach_channel_demuxes_split_headers_and_frames() -> None:
+    host, daemon = socket.socketpair()
+    out, err = OutputBuffer(100_000), OutputBuffer(100)
+    chan = AttachChannel(raw_socket(host), out, err, READY)
+    chan.start()
+    small = frame(1, READY + b"hello") + frame(2, b"oops")
+    for i in range(0, len(small), 3):  # headers and payloads cut across reads
+        daemon.sendall(small[i : i + 3])
+        time.sleep(0.001)
+    big = frame(1, b"x" * 70000)
+    for i in range(0, len(big), 1000):
+        daemon.sendall(big[i : i + 1000])
+    daemon.close()
+    chan.close()
+    assert chan.gate.ok
+    assert out.take_all() == b"hello" + b"x" * 70000 and err.take_all() == b"oops"
 
 
 def test_ready_gate_strips_marker_or_reports_failure() -> None:
@@ -103,8 +110,8 @@ def test_bootstrap_writes_files_then_execs(tmp_path: Path) -> None:
     files = {"main.py": b"print('x')", "pkg/sub/mod.py": b"X = 1", "data.bin": os.urandom(300000)}
     program = "import sys, os; sys.stdout.write(sys.stdin.read() + ':' + os.environ['PATH'])"
     proc = subprocess.run(
-        [sys.executable, "-I", "-S", "-c", BOOTSTRAP, sys.executable, "-c", program],
-        input=encode_files(files) + b"stdin for the program",
+        [sys.executable, "-I", "-S", "-c", BOOTSTRAP],
+        input=encode_bundle([sys.executable, "-c", program], files) + b"stdin for the program",
         capture_output=True,
         cwd=tmp_path,
         check=True,
@@ -116,8 +123,8 @@ def test_bootstrap_writes_files_then_execs(tmp_path: Path) -> None:
 
 def test_bootstrap_reports_missing_program(tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-I", "-S", "-c", BOOTSTRAP, "no-such-program-xyz"],
-        input=encode_files({}),
+        [sys.executable, "-I", "-S", "-c", BOOTSTRAP],
+        input=encode_bundle(["no-such-program-xyz"], {}),
         capture_output=True,
         cwd=tmp_path,
         check=False,
@@ -128,8 +135,8 @@ def test_bootstrap_reports_missing_program(tmp_path: Path) -> None:
 def test_bootstrap_refuses_truncated_bundle(tmp_path: Path) -> None:
     started = time.monotonic()
     proc = subprocess.run(
-        [sys.executable, "-I", "-S", "-c", BOOTSTRAP, "true"],
-        input=encode_files({"a": b"12345"})[:-2],
+        [sys.executable, "-I", "-S", "-c", BOOTSTRAP],
+        input=encode_bundle(["true"], {"a": b"12345"})[:-2],
         capture_output=True,
         cwd=tmp_path,
         check=False,

@@ -21,7 +21,7 @@ from sandbox import (
     SandboxJob,
     SandboxLimits,
 )
-from sandbox.bootstrap import BOOTSTRAP, READY, encode_files
+from sandbox.bootstrap import BOOTSTRAP, READY, encode_bundle
 from sandbox.docker_backend import host_config_options
 from sandbox.docker_errors import translate_docker_error
 from sandbox.reaper import DEADLINE_LABEL, LABEL, OWNER_LABEL, is_leftover, owner_id
@@ -94,7 +94,7 @@ class FakeAPI:
         threading.Thread(target=self._container, daemon=True).start()
 
     def _container(self) -> None:
-        want = len(encode_files(JOB.files))
+        want = len(encode_bundle(JOB.argv, JOB.files))
         while len(self.received) < want:
             self.received += self.daemon.recv(65536)
         self.daemon.sendall(frame(1, READY) + frame(1, self.stdout) + frame(2, self.stderr))
@@ -137,11 +137,11 @@ def test_start_creates_hardened_container_and_cleans_up() -> None:
     backend = DockerSandbox("img:1", api=api)
     result = backend.run(JOB)
     assert (result.exit_code, result.stdout, result.stderr) == (3, b"hello", b"warn")
-    assert api.received == encode_files(JOB.files)
+    assert api.received == encode_bundle(JOB.argv, JOB.files)
     created = api.created
     assert created["image"] == "img:1"
     assert created["entrypoint"] == ["python3", "-I", "-S", "-c", BOOTSTRAP]
-    assert created["command"] == ["python3", "main.py"]
+    assert "command" not in created  # the argv travels in the bundle
     assert created["environment"] == {"PATH": "/usr/local/bin:/usr/bin:/bin"}
     assert created["use_config_proxy"] is False  # host proxy settings must not leak in
     assert created["network_disabled"] is True and created["user"] == "65534:65534"
@@ -249,6 +249,6 @@ def test_translate_docker_error(exc: Exception, expected: type[SandboxError]) ->
 
 
 def test_error_messages_carry_the_fix() -> None:
-    assert "setup-docker.sh" in str(DaemonUnavailable("daemon down"))
+    assert "grader doctor" in str(DaemonUnavailable("daemon down"))
     assert "grader image build" in str(ImageMissing("no image"))
     assert "usermod -aG docker" in str(PermissionDenied("denied"))

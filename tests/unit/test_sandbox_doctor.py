@@ -37,7 +37,7 @@ def test_daemon_down_is_one_clear_check(monkeypatch: pytest.MonkeyPatch) -> None
     checks = {c.name: c for c in run_checks("img:1")}
     assert not checks["docker daemon"].ok
     assert (
-        checks["docker daemon"].fix is not None and "setup-docker.sh" in checks["docker daemon"].fix
+        checks["docker daemon"].fix is not None and "grader doctor" in checks["docker daemon"].fix
     )
     assert checks["docker permission"].ok
     assert not checks["runner image"].ok

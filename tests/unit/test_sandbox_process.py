@@ -7,6 +7,7 @@ import os
 import pytest
 
 from sandbox import BackendUnavailable, ProcessSandbox, SandboxJob, SandboxLimits, process_backend
+from sandbox.bootstrap import bootstrap_command
 from sandbox.process_backend import UNSAFE_WARNING, bwrap_argv
 
 JOB = SandboxJob(
@@ -52,7 +53,7 @@ def test_bwrap_argv_isolates() -> None:
     assert "--bind" not in argv  # nothing of the host is writable
     size = str(JOB.limits.tmpfs_bytes)
     assert argv.count("--size") == 2 and size in argv
-    assert argv[-3:] == ["python3", "-S", "main.py"]
+    assert argv[-5:] == bootstrap_command()  # the program's argv travels in the bundle
 
 
 @pytest.mark.skipif(process_backend.find_bwrap() is None, reason="bubblewrap not usable here")

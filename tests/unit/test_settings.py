@@ -44,7 +44,9 @@ class FakeDocker:
 
     name = "docker"
 
-    def __init__(self, image: str | None = None, *, runtime: str | None = None) -> None:
+    def __init__(
+        self, image: str | None = None, *, runtime: str | None = None, **options: object
+    ) -> None:
         self.image = image or "default:1"
         self.runtime = runtime
 
@@ -145,6 +147,10 @@ def test_make_runner_hands_the_runtime_to_the_child(env: pytest.MonkeyPatch) -> 
 # --- the command line: the option's default comes from the settings ---------------------------
 
 
+#: Whether the stand-in make_runner stops the command (validate stops in validate_exercise).
+STOP_AT_RUNNER = True
+
+
 class Chosen(Exception):
     """Raised by the stand-in make_runner once it has seen what it was given."""
 
@@ -154,9 +160,11 @@ def chosen(env: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
     """What ``grade`` and ``validate`` pass to make_runner (which then stops the command)."""
     calls: list[tuple[Any, ...]] = []
 
-    def fake(choice: SandboxChoice, image: str | None, runtime: str | None) -> Any:
+    def fake(choice: SandboxChoice, image: str | None, runtime: str | None, **kw: Any) -> Any:
         calls.append((choice, image, runtime))
-        raise Chosen
+        if STOP_AT_RUNNER:
+            raise Chosen
+        return object(), None
 
     env.setattr(grader.cli.grading, "make_runner", fake)
     return calls
@@ -190,10 +198,10 @@ def test_validate_sandbox_default_is_none_unless_set(
 
     def fake_validate(exercise: Any, make: Any, *, compare_direct: bool, **kwargs: Any) -> Any:
         seen.append(compare_direct)
-        make()
-        return None
+        raise Chosen
 
     env.setattr(grader.cli.grading, "validate_exercise", fake_validate)
+    env.setattr(sys.modules[__name__], "STOP_AT_RUNNER", False)
     assert _stopped("validate", "adder")
     env.setenv("GRADER_SANDBOX", "process")
     grader_settings.cache_clear()

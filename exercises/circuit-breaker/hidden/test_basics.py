@@ -33,7 +33,8 @@ def test_closed_call_returns_the_result(subject, kit):
 
 
 def test_closed_call_passes_args_and_kwargs(subject, kit):
-    """call(func, *args, **kwargs) calls func with exactly those positional and keyword args."""
+    """A call through the breaker passes func exactly the positional and keyword arguments
+    given to call()."""
     breaker = subject.CircuitBreaker(clock=kit.clock())
     func = kit.returns("ok")
     breaker.call(func, 1, "two", [3], key="value", n=None)
@@ -44,8 +45,9 @@ def test_closed_call_passes_args_and_kwargs(subject, kit):
 def test_expected_failure_is_reraised_and_counted(subject, kit):
     """An expected exception is re-raised unchanged and adds 1 to the failure count."""
     boom = kit.exception("Boom")
-    breaker = subject.CircuitBreaker(failure_threshold=3, expected_exception=boom,
-                                     clock=kit.clock())
+    breaker = subject.CircuitBreaker(
+        failure_threshold=3, expected_exception=boom, clock=kit.clock()
+    )
     with pytest.raises(boom, match="service down"):
         breaker.call(kit.raises(boom, "service down"))
     assert breaker.failure_count == 1
@@ -55,8 +57,9 @@ def test_expected_failure_is_reraised_and_counted(subject, kit):
 def test_failures_below_threshold_keep_breaker_closed(subject, kit):
     """Failures below failure_threshold are counted and the breaker stays CLOSED and working."""
     boom = kit.exception("Boom")
-    breaker = subject.CircuitBreaker(failure_threshold=4, expected_exception=boom,
-                                     clock=kit.clock())
+    breaker = subject.CircuitBreaker(
+        failure_threshold=4, expected_exception=boom, clock=kit.clock()
+    )
     fail_times(kit, breaker, boom, 3)
     assert breaker.failure_count == 3
     assert breaker.state == subject.State.CLOSED
@@ -68,8 +71,9 @@ def test_failures_below_threshold_keep_breaker_closed(subject, kit):
 def test_success_resets_failure_count(subject, kit):
     """A success while CLOSED sets the failure count to 0, so only consecutive failures count."""
     boom = kit.exception("Boom")
-    breaker = subject.CircuitBreaker(failure_threshold=3, expected_exception=boom,
-                                     clock=kit.clock())
+    breaker = subject.CircuitBreaker(
+        failure_threshold=3, expected_exception=boom, clock=kit.clock()
+    )
     fail_times(kit, breaker, boom, 2)
     breaker.call(kit.returns(None))
     assert breaker.failure_count == 0
@@ -89,7 +93,7 @@ def test_default_threshold_and_recovery_timeout(subject, kit):
     assert breaker.state == subject.State.OPEN
     clock.set(1029.5)
     assert breaker.state == subject.State.OPEN
-    clock.set(1030.0)
+    clock.set(1030.5)
     assert breaker.state == subject.State.HALF_OPEN
     assert breaker.call(kit.returns("ok")) == "ok"
     assert breaker.state == subject.State.CLOSED
@@ -97,7 +101,7 @@ def test_default_threshold_and_recovery_timeout(subject, kit):
 
 def test_default_expected_exception_counts_any_exception(subject, kit):
     """By default (expected_exception=Exception) any Exception subclass counts as a failure."""
-    breaker = subject.CircuitBreaker(failure_threshold=3, clock=kit.clock())
+    breaker = subject.CircuitBreaker(failure_threshold=4, clock=kit.clock())
     with pytest.raises(KeyError):
         breaker.call(kit.raises("KeyError", "missing"))
     with pytest.raises(RuntimeError):
@@ -105,4 +109,19 @@ def test_default_expected_exception_counts_any_exception(subject, kit):
     assert breaker.failure_count == 2
     with pytest.raises(ConnectionError):
         breaker.call(kit.raises("ConnectionError", "refused"))
-    assert breaker.state == subject.State.OPEN
+    assert breaker.failure_count == 3
+
+
+def test_closed_success_resets_count_whatever_the_trial_limit(subject, kit):
+    """A success while CLOSED sets the failure count to 0 also when half_open_max_calls is
+    more than 1."""
+    boom = kit.exception("Boom")
+    breaker = subject.CircuitBreaker(
+        failure_threshold=3, half_open_max_calls=3, expected_exception=boom, clock=kit.clock()
+    )
+    fail_times(kit, breaker, boom, 2)
+    assert breaker.call(kit.returns("ok")) == "ok"
+    assert breaker.failure_count == 0
+    fail_times(kit, breaker, boom, 2)
+    assert breaker.failure_count == 2
+    assert breaker.state == subject.State.CLOSED

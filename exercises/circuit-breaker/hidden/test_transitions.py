@@ -1,4 +1,9 @@
-"""Hidden tests: opening, the recovery timeout, half-open trials, failure_count and reset()."""
+"""Hidden tests: opening, the recovery timeout, half-open trials, failure_count and reset().
+
+Only the tests about the threshold count failures exactly and only the tests about the
+recovery boundary read the clock exactly at it; the others open the breaker with ``trip`` and
+look at the clock past the boundary, so that each test checks its own rule.
+"""
 
 import pytest
 
@@ -15,23 +20,38 @@ def fail_times(kit, breaker, exc, times, name="Boom"):
     assert [o[:2] for o in outcomes] == [["raise", name]] * times
 
 
+def trip(subject, kit, breaker, exc, threshold):
+    """Make failing calls through ``breaker`` until it is OPEN (``threshold`` of them, or up to
+    two more), whatever exactly the call that opens it raises."""
+    failing = kit.script([("raise", exc, "down")])
+    kit.outcomes(breaker.call, [[failing]] * threshold)
+    for _ in range(2):
+        if breaker.state == subject.State.OPEN:
+            break
+        kit.outcomes(breaker.call, [[failing]])
+    assert breaker.state == subject.State.OPEN
+
+
 def open_breaker(subject, kit, clock, threshold=2, recovery=10.0, trials=1):
     """A breaker (expected exception Boom) opened at ``clock.now()``; returns (breaker, Boom)."""
     boom = kit.exception("Boom")
     breaker = subject.CircuitBreaker(
-        failure_threshold=threshold, recovery_timeout=recovery, half_open_max_calls=trials,
-        expected_exception=boom, clock=clock,
+        failure_threshold=threshold,
+        recovery_timeout=recovery,
+        half_open_max_calls=trials,
+        expected_exception=boom,
+        clock=clock,
     )
-    fail_times(kit, breaker, boom, threshold)
-    assert breaker.state == subject.State.OPEN
+    trip(subject, kit, breaker, boom, threshold)
     return breaker, boom
 
 
 def test_opens_when_failure_count_reaches_threshold(subject, kit):
     """The failure that brings the count to failure_threshold opens the breaker and is re-raised."""
     boom = kit.exception("Boom")
-    breaker = subject.CircuitBreaker(failure_threshold=3, expected_exception=boom,
-                                     clock=kit.clock())
+    breaker = subject.CircuitBreaker(
+        failure_threshold=3, expected_exception=boom, clock=kit.clock()
+    )
     fail_times(kit, breaker, boom, 2)
     assert breaker.state == subject.State.CLOSED
     with pytest.raises(boom):
@@ -43,11 +63,23 @@ def test_opens_when_failure_count_reaches_threshold(subject, kit):
 def test_threshold_of_one_opens_on_first_failure(subject, kit):
     """With failure_threshold=1 a single expected failure opens the breaker."""
     boom = kit.exception("Boom")
-    breaker = subject.CircuitBreaker(failure_threshold=1, expected_exception=boom,
-                                     clock=kit.clock())
+    breaker = subject.CircuitBreaker(
+        failure_threshold=1, expected_exception=boom, clock=kit.clock()
+    )
     fail_times(kit, breaker, boom, 1)
     assert breaker.state == subject.State.OPEN
     assert breaker.failure_count == 1
+
+
+def test_failure_count_equals_threshold_right_after_opening(subject, kit):
+    """Right after opening, failure_count equals failure_threshold."""
+    boom = kit.exception("Boom")
+    breaker = subject.CircuitBreaker(
+        failure_threshold=4, expected_exception=boom, clock=kit.clock()
+    )
+    fail_times(kit, breaker, boom, 4)
+    assert breaker.state == subject.State.OPEN
+    assert breaker.failure_count == 4
 
 
 def test_open_rejects_without_calling_func(subject, kit):
@@ -80,13 +112,16 @@ def test_half_open_exactly_at_recovery_timeout(subject, kit):
     clock.set(110.0)
     assert breaker.state == subject.State.HALF_OPEN
     assert breaker.state.value == "half_open"
+    func = kit.returns("probe")
+    assert breaker.call(func) == "probe"
+    assert func.call_count() == 1
 
 
 def test_half_open_admits_a_trial_call(subject, kit):
     """Once HALF_OPEN, a call is admitted as a trial: the function runs with the given args."""
     clock = kit.clock(100.0)
     breaker, _ = open_breaker(subject, kit, clock, recovery=10.0)
-    clock.set(110.0)
+    clock.set(110.5)
     func = kit.returns("probe")
     assert breaker.call(func, "a", k=1) == "probe"
     assert func.calls() == [[["a"], {"k": 1}]]
@@ -96,14 +131,15 @@ def test_recovery_timer_starts_when_breaker_opens(subject, kit):
     """The recovery timeout counts from the failure that opened the breaker, not the first one."""
     clock = kit.clock(100.0)
     boom = kit.exception("Boom")
-    breaker = subject.CircuitBreaker(failure_threshold=2, recovery_timeout=10.0,
-                                     expected_exception=boom, clock=clock)
+    breaker = subject.CircuitBreaker(
+        failure_threshold=2, recovery_timeout=10.0, expected_exception=boom, clock=clock
+    )
     fail_times(kit, breaker, boom, 1)
     clock.set(106.0)
-    fail_times(kit, breaker, boom, 1)
-    clock.set(115.0)
+    trip(subject, kit, breaker, boom, 1)
+    clock.set(115.5)
     assert breaker.state == subject.State.OPEN
-    clock.set(116.0)
+    clock.set(116.5)
     assert breaker.state == subject.State.HALF_OPEN
 
 
@@ -111,11 +147,12 @@ def test_successful_trial_closes_and_zeroes_failure_count(subject, kit):
     """With one trial allowed, a successful trial closes the breaker with a failure count of 0."""
     clock = kit.clock(100.0)
     breaker, boom = open_breaker(subject, kit, clock, threshold=3, recovery=10.0)
-    clock.set(110.0)
+    clock.set(110.5)
     assert breaker.call(kit.returns("ok")) == "ok"
     assert breaker.state == subject.State.CLOSED
     assert breaker.failure_count == 0
-    fail_times(kit, breaker, boom, 2)
+    fail_times(kit, breaker, boom, 1)
+    assert breaker.failure_count == 1
     assert breaker.state == subject.State.CLOSED
 
 
@@ -123,7 +160,7 @@ def test_failed_trial_reopens_and_reraises(subject, kit):
     """An expected exception from a trial is re-raised and the breaker is OPEN again."""
     clock = kit.clock(100.0)
     breaker, boom = open_breaker(subject, kit, clock, recovery=10.0)
-    clock.set(110.0)
+    clock.set(110.5)
     with pytest.raises(boom, match="still down"):
         breaker.call(kit.raises(boom, "still down"))
     assert breaker.state == subject.State.OPEN
@@ -138,18 +175,51 @@ def test_failed_trial_restarts_recovery_timer(subject, kit):
     clock = kit.clock(100.0)
     breaker, boom = open_breaker(subject, kit, clock, recovery=10.0)
     clock.set(112.0)
-    fail_times(kit, breaker, boom, 1)
+    with pytest.raises(boom):
+        breaker.call(kit.raises(boom, "still down"))
     clock.set(121.5)
     assert breaker.state == subject.State.OPEN
-    clock.set(122.0)
+    clock.set(122.5)
     assert breaker.state == subject.State.HALF_OPEN
+
+
+def test_each_half_open_period_admits_new_trials(subject, kit):
+    """Each half-open period starts with no trial admitted: after a failed trial and a new
+    recovery timeout, a new trial is admitted again."""
+    clock = kit.clock(100.0)
+    breaker, boom = open_breaker(subject, kit, clock, recovery=10.0)
+    clock.set(110.5)
+    with pytest.raises(boom):
+        breaker.call(kit.raises(boom, "still down"))
+    clock.set(121.0)
+    assert breaker.state == subject.State.HALF_OPEN
+    func = kit.returns("recovered")
+    assert breaker.call(func) == "recovered"
+    assert func.call_count() == 1
+    assert breaker.state == subject.State.CLOSED
+
+
+def test_successes_of_an_earlier_half_open_period_do_not_count(subject, kit):
+    """Each half-open period starts with no trial succeeded: successes from an earlier period,
+    which ended with a failed trial, do not count towards closing."""
+    clock = kit.clock(100.0)
+    breaker, boom = open_breaker(subject, kit, clock, recovery=10.0, trials=2)
+    clock.set(110.5)
+    assert breaker.call(kit.returns("ok")) == "ok"
+    with pytest.raises(boom):
+        breaker.call(kit.raises(boom, "down again"))
+    clock.set(121.0)
+    assert breaker.call(kit.returns("ok")) == "ok"
+    assert breaker.state == subject.State.HALF_OPEN
+    assert breaker.call(kit.returns("ok")) == "ok"
+    assert breaker.state == subject.State.CLOSED
 
 
 def test_closes_only_after_all_trials_succeed(subject, kit):
     """With half_open_max_calls=3 the breaker stays HALF_OPEN until the third trial succeeds."""
     clock = kit.clock(100.0)
     breaker, _ = open_breaker(subject, kit, clock, recovery=10.0, trials=3)
-    clock.set(110.0)
+    clock.set(110.5)
     func = kit.returns("ok")
     breaker.call(func)
     assert breaker.state == subject.State.HALF_OPEN
@@ -164,7 +234,7 @@ def test_trial_failure_after_some_successes_reopens(subject, kit):
     """Any failed trial re-opens the breaker, even after earlier trials succeeded."""
     clock = kit.clock(100.0)
     breaker, boom = open_breaker(subject, kit, clock, recovery=10.0, trials=3)
-    clock.set(110.0)
+    clock.set(110.5)
     breaker.call(kit.returns("ok"))
     breaker.call(kit.returns("ok"))
     with pytest.raises(boom):
@@ -173,40 +243,41 @@ def test_trial_failure_after_some_successes_reopens(subject, kit):
 
 
 def test_failure_count_frozen_while_open_and_half_open(subject, kit):
-    """failure_count equals failure_threshold while OPEN and HALF_OPEN, whatever happens there."""
+    """Nothing that happens while OPEN or HALF_OPEN changes failure_count."""
     clock = kit.clock(100.0)
     breaker, boom = open_breaker(subject, kit, clock, threshold=4, recovery=10.0, trials=2)
-    assert breaker.failure_count == 4
+    opened_with = breaker.failure_count
     kit.outcomes(breaker.call, [[kit.returns("x")]] * 3)
-    assert breaker.failure_count == 4
-    clock.set(110.0)
-    assert breaker.failure_count == 4
+    assert breaker.failure_count == opened_with
+    clock.set(110.5)
+    assert breaker.failure_count == opened_with
     breaker.call(kit.returns("ok"))
     assert breaker.state == subject.State.HALF_OPEN
-    assert breaker.failure_count == 4
-    fail_times(kit, breaker, boom, 1)
+    assert breaker.failure_count == opened_with
+    with pytest.raises(boom):
+        breaker.call(kit.raises(boom, "down"))
     assert breaker.state == subject.State.OPEN
-    assert breaker.failure_count == 4
+    assert breaker.failure_count == opened_with
 
 
 def test_breaker_can_cycle_again_after_closing(subject, kit):
     """After closing, the breaker counts failures afresh and re-opens with a new recovery timer."""
     clock = kit.clock(100.0)
     breaker, boom = open_breaker(subject, kit, clock, threshold=2, recovery=10.0)
-    clock.set(110.0)
+    clock.set(110.5)
     breaker.call(kit.returns("ok"))
     assert breaker.state == subject.State.CLOSED
     clock.set(200.0)
-    fail_times(kit, breaker, boom, 2)
+    trip(subject, kit, breaker, boom, 2)
+    clock.set(209.5)
     assert breaker.state == subject.State.OPEN
-    clock.set(209.0)
-    assert breaker.state == subject.State.OPEN
-    clock.set(210.0)
+    clock.set(210.5)
     assert breaker.state == subject.State.HALF_OPEN
 
 
 def test_reset_from_open_closes(subject, kit):
-    """reset() makes an OPEN breaker CLOSED with a failure count of 0; calls go through again."""
+    """Calling reset() makes an OPEN breaker CLOSED with a failure count of 0, and calls go
+    through again."""
     breaker, _ = open_breaker(subject, kit, kit.clock(100.0), threshold=3)
     breaker.reset()
     assert breaker.state == subject.State.CLOSED
@@ -217,10 +288,12 @@ def test_reset_from_open_closes(subject, kit):
 
 
 def test_reset_clears_failure_count_while_closed(subject, kit):
-    """reset() sets the failure count to 0, so a full failure_threshold is needed to open."""
+    """Calling reset() sets the failure count to 0, so a full failure_threshold is needed to
+    open."""
     boom = kit.exception("Boom")
-    breaker = subject.CircuitBreaker(failure_threshold=3, expected_exception=boom,
-                                     clock=kit.clock())
+    breaker = subject.CircuitBreaker(
+        failure_threshold=3, expected_exception=boom, clock=kit.clock()
+    )
     fail_times(kit, breaker, boom, 2)
     breaker.reset()
     assert breaker.failure_count == 0
@@ -229,10 +302,10 @@ def test_reset_clears_failure_count_while_closed(subject, kit):
 
 
 def test_reset_from_half_open_closes(subject, kit):
-    """reset() in HALF_OPEN makes the breaker CLOSED with a failure count of 0."""
+    """Calling reset() in HALF_OPEN makes the breaker CLOSED with a failure count of 0."""
     clock = kit.clock(100.0)
     breaker, boom = open_breaker(subject, kit, clock, threshold=2, recovery=10.0, trials=2)
-    clock.set(110.0)
+    clock.set(110.5)
     breaker.call(kit.returns("ok"))
     breaker.reset()
     assert breaker.state == subject.State.CLOSED

@@ -14,7 +14,7 @@ def make(subject, kit, capacity, ttl=None):
 
 
 def test_get_returns_the_stored_value(subject, kit):
-    """get returns the value stored by put for each key."""
+    """Each get returns the value that put stored for its key."""
     cache, _ = make(subject, kit, 4)
     cache.put("a", 1)
     cache.put("b", [2, 3])
@@ -25,7 +25,7 @@ def test_get_returns_the_stored_value(subject, kit):
 
 
 def test_get_of_a_missing_key_returns_the_default(subject, kit):
-    """get of a key that was never stored returns the given default, else None."""
+    """A get of a key that was never stored returns the given default, or None without one."""
     cache, _ = make(subject, kit, 4)
     cache.put("a", 1)
     assert cache.get("b") is None
@@ -43,14 +43,14 @@ def test_none_is_a_storable_value(subject, kit):
 
 
 def test_put_returns_none(subject, kit):
-    """put returns None, for a new key and for a replaced one."""
+    """A put returns None, for a new key and for a replaced one."""
     cache, _ = make(subject, kit, 4)
     assert cache.put("a", 1) is None
     assert cache.put("a", 2) is None
 
 
 def test_put_replaces_the_value_of_a_present_key(subject, kit):
-    """put of a present key replaces its value without adding a second entry."""
+    """A put of a present key replaces its value without adding a second entry."""
     cache, _ = make(subject, kit, 4)
     cache.put("a", 1)
     cache.put("a", 2)
@@ -60,7 +60,7 @@ def test_put_replaces_the_value_of_a_present_key(subject, kit):
 
 
 def test_len_counts_the_entries(subject, kit):
-    """len is the number of entries held (0 and an empty keys() list for a new cache)."""
+    """The length of a cache is the number of entries it holds, and a new cache is empty."""
     cache, _ = make(subject, kit, 10)
     assert len(cache) == 0
     assert cache.keys() == []
@@ -70,7 +70,7 @@ def test_len_counts_the_entries(subject, kit):
 
 
 def test_in_tells_whether_a_key_is_present(subject, kit):
-    """`key in cache` is True for stored keys and False for others."""
+    """The `in` test is True for stored keys and False for others."""
     cache, _ = make(subject, kit, 4)
     cache.put("a", 1)
     cache.put(("t", 1), 2)
@@ -80,7 +80,7 @@ def test_in_tells_whether_a_key_is_present(subject, kit):
 
 
 def test_delete_removes_a_present_key_and_returns_true(subject, kit):
-    """delete of a present key returns True and the key is gone afterwards."""
+    """Deleting a present key returns True, and the key is gone afterwards."""
     cache, _ = make(subject, kit, 4)
     cache.put("a", 1)
     cache.put("b", 2)
@@ -92,7 +92,7 @@ def test_delete_removes_a_present_key_and_returns_true(subject, kit):
 
 
 def test_delete_of_a_missing_key_returns_false(subject, kit):
-    """delete of an absent key (never stored, or already deleted) returns False."""
+    """Deleting an absent key (never stored, or already deleted) returns False."""
     cache, _ = make(subject, kit, 4)
     cache.put("a", 1)
     assert cache.delete("b") is False
@@ -107,4 +107,4 @@ def test_works_with_the_default_clock(subject, kit):
     cache.put("a", 1)
     cache.put("b", 2, ttl=3600)
     assert cache.get("a") == 1
-    assert cache.keys() == ["b", "a"]
+    assert sorted(cache.keys()) == ["a", "b"]

@@ -54,11 +54,11 @@ def best_costs(kit, subject, reference, batch, ttl=None):
     return best
 
 
-def judge(best):
+def judge(best, small=SMALL, large=LARGE):
     """Fail unless the submission's cost neither grows with size nor exceeds the reference's."""
     floor = 1e-6  # a batch always costs something; guard the divisions
-    sub_small, sub_large = max(best["sub", SMALL], floor), max(best["sub", LARGE], floor)
-    ref_small, ref_large = max(best["ref", SMALL], floor), max(best["ref", LARGE], floor)
+    sub_small, sub_large = max(best["sub", small], floor), max(best["sub", large], floor)
+    ref_small, ref_large = max(best["ref", small], floor), max(best["ref", large], floor)
     growth = (sub_large / sub_small) / (ref_large / ref_small)
     ratio = sub_large / ref_large
     assert growth < MAX_GROWTH, f"cost grows {growth:.1f} x faster with size than it should"
@@ -66,7 +66,7 @@ def judge(best):
 
 
 def test_get_cost_does_not_grow_with_size(subject, kit, reference):
-    """get must cost the same per call in a large cache as in a small one (no scans)."""
+    """A get must cost the same in a large cache as in a small one, with no scan of the entries."""
 
     def batch(cache, size, round_no):
         return cache.get, [((round_no * OPS + i * 7) % size,) for i in range(OPS)]
@@ -75,7 +75,8 @@ def test_get_cost_does_not_grow_with_size(subject, kit, reference):
 
 
 def test_put_cost_does_not_grow_with_size(subject, kit, reference):
-    """put into a full cache (each new key evicts one) must not cost more as the cache grows."""
+    """A put into a full cache, where each new key evicts one, must not cost more as the cache
+    grows."""
 
     def batch(cache, size, round_no):
         first = size + round_no * OPS
@@ -85,7 +86,8 @@ def test_put_cost_does_not_grow_with_size(subject, kit, reference):
 
 
 def test_replacing_put_cost_does_not_grow_with_size(subject, kit, reference):
-    """put of keys already held (with expiry times) must not cost more as the cache grows."""
+    """A put that replaces a key already held, with an expiry time, must not cost more as the
+    cache grows."""
 
     def batch(cache, size, round_no):
         return cache.put, [((round_no * OPS + i * 7) % size, -i) for i in range(OPS)]
@@ -94,7 +96,7 @@ def test_replacing_put_cost_does_not_grow_with_size(subject, kit, reference):
 
 
 def test_contains_cost_does_not_grow_with_size(subject, kit, reference):
-    """`in` must cost the same per call in a large cache as in a small one."""
+    """The `in` test must cost the same in a large cache as in a small one."""
 
     def batch(cache, size, round_no):
         return cache.__contains__, [((round_no * OPS + i * 7) % (2 * size),) for i in range(OPS)]
@@ -103,7 +105,7 @@ def test_contains_cost_does_not_grow_with_size(subject, kit, reference):
 
 
 def test_delete_cost_does_not_grow_with_size(subject, kit, reference):
-    """delete (of present and absent keys) must not cost more as the cache grows."""
+    """A delete, of a present or an absent key, must not cost more as the cache grows."""
 
     def batch(cache, size, round_no):
         # Each round deletes keys no earlier round touched, half of them present.
@@ -112,3 +114,52 @@ def test_delete_cost_does_not_grow_with_size(subject, kit, reference):
         ]
 
     judge(best_costs(kit, subject, reference, batch, ttl=60.0))
+
+
+#: Puts that fill an empty cache whose entries expire: a small and a large cache.
+FILL_SMALL, FILL_LARGE = 300, 4_800
+#: Puts of one key, few and many, all made before the clock passes their expiry.
+REPEAT_SMALL, REPEAT_LARGE = 1_000, 16_000
+#: Puts of new keys into a small cache, measured once every earlier entry has expired.
+AFTER_REPEATS = 500
+
+
+def test_filling_a_cache_with_expiry_costs_the_same_per_put(subject, kit, reference):
+    """Filling an empty cache whose entries expire must cost the same per put whatever the
+    number of entries, so no put may do work that grows with the cache."""
+    best = dict.fromkeys(
+        [(name, size) for name in ("sub", "ref") for size in (FILL_SMALL, FILL_LARGE)], math.inf
+    )
+    for _ in range(ROUNDS):
+        for name, module in (("sub", subject), ("ref", reference)):
+            for size in (FILL_SMALL, FILL_LARGE):
+                cache = module.LRUCache(size, ttl=60.0, clock=kit.clock(0.0))
+                cost = kit.cost(cache.put, [(key, key) for key in range(size)])
+                best[name, size] = min(best[name, size], cost)
+    judge(best, FILL_SMALL, FILL_LARGE)
+
+
+def test_repeated_puts_of_one_key_leave_no_growing_bookkeeping(subject, kit, reference):
+    """Putting the same key many times must not leave bookkeeping behind that grows with the
+    number of puts and makes later calls slower once those puts have expired."""
+    best = dict.fromkeys(
+        [(name, size) for name in ("sub", "ref") for size in (REPEAT_SMALL, REPEAT_LARGE)],
+        math.inf,
+    )
+    for _ in range(ROUNDS):
+        clocks, caches = {}, {}
+        for name, module in (("sub", subject), ("ref", reference)):
+            for repeats in (REPEAT_SMALL, REPEAT_LARGE):
+                clocks[name, repeats] = kit.clock(0.0)
+                caches[name, repeats] = module.LRUCache(8, ttl=1.0, clock=clocks[name, repeats])
+        kit.call_each_side_by_side(
+            [
+                (cache.put, [("same", value) for value in range(repeats)])
+                for (_, repeats), cache in caches.items()
+            ]
+        )
+        for (name, repeats), cache in caches.items():
+            clocks[name, repeats].advance(2.0)  # every put so far has expired
+            cost = kit.cost(cache.put, [(key, key) for key in range(AFTER_REPEATS)])
+            best[name, repeats] = min(best[name, repeats], cost)
+    judge(best, REPEAT_SMALL, REPEAT_LARGE)

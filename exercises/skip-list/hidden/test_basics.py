@@ -33,7 +33,7 @@ def test_default_and_keyword_construction(subject):
 
 
 def test_insert_then_get_returns_the_value(subject, kit):
-    """get returns the value stored by insert for every key."""
+    """A get returns the value stored by insert, for every key."""
     sl = subject.SkipList(seed=2)
     pairs = [(k, f"v{k}") for k in (50, 10, 40, 20, 30)]
     kit.call_each(sl.insert, pairs)
@@ -42,7 +42,7 @@ def test_insert_then_get_returns_the_value(subject, kit):
 
 
 def test_get_absent_key_returns_default(subject, kit):
-    """get of an absent key (below, between or above the stored keys) returns the default."""
+    """A get of an absent key (below, between or above the stored keys) returns the default."""
     sl = subject.SkipList(seed=3)
     kit.call_each(sl.insert, [(k, k * 10) for k in (10, 20, 30)])
     assert kit.call_each(sl.get, [(k,) for k in (5, 15, 25, 35)]) == [None] * 4
@@ -51,7 +51,8 @@ def test_get_absent_key_returns_default(subject, kit):
 
 
 def test_insert_without_value_stores_none(subject):
-    """insert(key) stores the value None: the key is present and get returns None, not default."""
+    """An insert without a value stores None: the key is present and get returns None, not the
+    default."""
     sl = subject.SkipList(seed=4)
     sl.insert("k")
     assert "k" in sl
@@ -81,7 +82,7 @@ def test_insert_existing_key_replaces_value(subject):
 
 
 def test_delete_present_key_returns_true_and_removes_it(subject, kit):
-    """delete of a present key returns True; afterwards the key is absent and len shrinks."""
+    """Deleting a present key returns True; afterwards the key is absent and len shrinks."""
     sl = subject.SkipList(seed=7)
     kit.call_each(sl.insert, [(k, k) for k in (3, 1, 2)])
     assert sl.delete(2) is True
@@ -93,7 +94,7 @@ def test_delete_present_key_returns_true_and_removes_it(subject, kit):
 
 
 def test_delete_absent_key_returns_false_and_changes_nothing(subject, kit):
-    """delete of an absent key returns False and leaves the list unchanged."""
+    """Deleting an absent key returns False and leaves the list unchanged."""
     sl = subject.SkipList(seed=8)
     kit.call_each(sl.insert, [(k, -k) for k in (10, 20, 30)])
     assert kit.call_each(sl.delete, [(k,) for k in (5, 15, 25, 35)]) == [False] * 4
@@ -123,7 +124,7 @@ def test_first_and_last_keys_are_found(subject, kit):
 
 
 def test_contains_reports_presence(subject, kit):
-    """key in sl is True exactly for the keys currently stored."""
+    """The `in` test is True exactly for the keys currently stored."""
     sl = subject.SkipList(seed=11)
     kit.call_each(sl.insert, [(k, None) for k in range(0, 40, 4)])
     for k in range(-2, 42):
@@ -131,7 +132,8 @@ def test_contains_reports_presence(subject, kit):
 
 
 def test_len_counts_distinct_keys_through_inserts_replaces_and_deletes(subject, kit):
-    """len is the number of distinct keys stored, through inserts, replacements and deletes."""
+    """The length is the number of distinct keys stored, through inserts, replacements and
+    deletes."""
     sl = subject.SkipList(seed=12)
     kit.call_each(sl.insert, [(k, 0) for k in range(200)])
     assert len(sl) == 200

@@ -65,7 +65,7 @@ def judge(best):
 
 
 def test_get_cost_grows_logarithmically(subject, kit, reference):
-    """get costs O(log n) on average, for present and absent keys."""
+    """A get costs O(log n) on average, for present and absent keys."""
 
     def batch(sl, n, round_no):
         keys = _present(n, 100, round_no) + _absent(n, 100, round_no)
@@ -75,7 +75,7 @@ def test_get_cost_grows_logarithmically(subject, kit, reference):
 
 
 def test_contains_cost_grows_logarithmically(subject, kit, reference):
-    """key in sl costs O(log n) on average."""
+    """The `in` test costs O(log n) on average."""
 
     def batch(sl, n, round_no):
         keys = _present(n, 100, round_no) + _absent(n, 100, round_no)
@@ -85,7 +85,7 @@ def test_contains_cost_grows_logarithmically(subject, kit, reference):
 
 
 def test_insert_cost_grows_logarithmically(subject, kit, reference):
-    """insert costs O(log n) on average, for new keys and replacements."""
+    """An insert costs O(log n) on average, for new keys and replacements."""
 
     def batch(sl, n, round_no):
         keys = _absent(n, 100, round_no) + _present(n, 100, round_no)
@@ -95,7 +95,7 @@ def test_insert_cost_grows_logarithmically(subject, kit, reference):
 
 
 def test_delete_cost_grows_logarithmically(subject, kit, reference):
-    """delete costs O(log n) on average, for present and absent keys."""
+    """A delete costs O(log n) on average, for present and absent keys."""
 
     def batch(sl, n, round_no):
         keys = _present(n, 100, round_no) + _absent(n, 100, round_no)
@@ -105,7 +105,7 @@ def test_delete_cost_grows_logarithmically(subject, kit, reference):
 
 
 def test_narrow_range_cost_grows_logarithmically(subject, kit, reference):
-    """range(lo, hi) costs O(log n + k): a narrow range stays cheap in a big list."""
+    """A range query costs O(log n + k): a narrow range stays cheap in a big list."""
 
     def batch(sl, n, round_no):
         # Narrow ranges (one or two keys each): the cost is finding where a range starts.

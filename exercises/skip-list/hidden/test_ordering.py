@@ -19,7 +19,7 @@ def test_iter_yields_keys_in_ascending_order(subject, kit):
 
 
 def test_items_yields_pairs_in_ascending_key_order(subject, kit):
-    """items() yields (key, value) pairs in ascending key order."""
+    """The items() iterator yields (key, value) pairs in ascending key order."""
     keys = random.Random(2).sample(range(-500, 500), 120)
     sl = subject.SkipList(seed=22)
     kit.call_each(sl.insert, [(k, f"v{k}") for k in keys])

@@ -17,7 +17,7 @@ def _tens(subject, kit, seed):
 
 
 def test_range_includes_lo_and_excludes_hi(subject, kit):
-    """range is half-open: a key equal to lo is included, a key equal to hi is not."""
+    """A range is half-open: a key equal to lo is included, a key equal to hi is not."""
     sl = _tens(subject, kit, 41)
     assert kit.collect(sl.range(30, 60)) == [(30, "v30"), (40, "v40"), (50, "v50")]
 
@@ -30,7 +30,7 @@ def test_range_with_bounds_absent_from_the_list(subject, kit):
 
 
 def test_range_of_a_single_key(subject, kit):
-    """range(k, next key) holds exactly the key k."""
+    """A range from a stored key up to the next stored key holds exactly the first of them."""
     sl = _tens(subject, kit, 43)
     assert kit.collect(sl.range(10, 20)) == [(10, "v10")]
     assert kit.collect(sl.range(100, 101)) == [(100, "v100")]
@@ -45,14 +45,14 @@ def test_range_covering_all_keys(subject, kit):
 
 
 def test_range_with_lo_equal_to_hi_is_empty(subject, kit):
-    """range(x, x) is empty, even when x is a stored key."""
+    """A range whose two bounds are equal is empty, even when the bound is a stored key."""
     sl = _tens(subject, kit, 45)
     assert kit.collect(sl.range(50, 50)) == []
     assert kit.collect(sl.range(55, 55)) == []
 
 
 def test_range_with_lo_above_hi_is_empty(subject, kit):
-    """range(lo, hi) with lo > hi is empty."""
+    """A range whose lower bound is above its upper bound is empty."""
     sl = _tens(subject, kit, 46)
     assert kit.collect(sl.range(70, 30)) == []
     assert kit.collect(sl.range(100, 10)) == []
@@ -66,13 +66,13 @@ def test_range_outside_the_stored_keys_is_empty(subject, kit):
 
 
 def test_range_on_an_empty_list_is_empty(subject, kit):
-    """range on an empty list yields nothing."""
+    """A range over an empty list yields nothing."""
     sl = subject.SkipList(seed=48)
     assert kit.collect(sl.range(0, 100)) == []
 
 
 def test_range_with_string_keys(subject, kit):
-    """range works for any comparable keys, e.g. strings in lexicographic order."""
+    """A range works for any comparable keys, such as strings in lexicographic order."""
     sl = subject.SkipList(seed=49)
     words = ["delta", "alpha", "echo", "charlie", "bravo", "foxtrot"]
     kit.call_each(sl.insert, [(w, w.upper()) for w in words])
@@ -85,7 +85,7 @@ def test_range_with_string_keys(subject, kit):
 
 
 def test_range_skips_deleted_keys_and_shows_new_values(subject, kit):
-    """range reflects deletes and replaced values."""
+    """A range reflects deletes and replaced values."""
     sl = _tens(subject, kit, 50)
     sl.delete(40)
     sl.delete(10)

@@ -49,7 +49,7 @@ def test_constructor_rejects_non_numbers(subject, kit):
 
 
 def test_try_acquire_rejects_non_positive_amounts(subject, kit):
-    """try_acquire with n <= 0 raises ValueError."""
+    """A try_acquire call with n <= 0 raises ValueError."""
     bucket = make_bucket(subject, kit, 4, 1)
     for n in (0, -1, -0.5):
         with pytest.raises(ValueError):
@@ -57,7 +57,7 @@ def test_try_acquire_rejects_non_positive_amounts(subject, kit):
 
 
 def test_try_acquire_rejects_more_than_capacity(subject, kit):
-    """try_acquire with n greater than the capacity raises ValueError."""
+    """A try_acquire call with n greater than the capacity raises ValueError."""
     bucket = make_bucket(subject, kit, 3, 1)
     with pytest.raises(ValueError):
         bucket.try_acquire(3.5)
@@ -66,16 +66,26 @@ def test_try_acquire_rejects_more_than_capacity(subject, kit):
 
 
 def test_time_until_rejects_invalid_amounts(subject, kit):
-    """time_until with n <= 0 or n above the capacity raises ValueError, whatever the rate."""
-    for rate in (1, 0):
-        bucket = make_bucket(subject, kit, 3, rate)
-        for n in (0, -1, 3.5, 4):
-            with pytest.raises(ValueError):
-                bucket.time_until(n)
+    """A time_until call with n <= 0 or n above the capacity raises ValueError."""
+    bucket = make_bucket(subject, kit, 3, 1)
+    for n in (0, -1, 3.5, 4):
+        with pytest.raises(ValueError):
+            bucket.time_until(n)
+
+
+def test_amounts_above_capacity_are_rejected_even_without_refill(subject, kit):
+    """With refill_rate 0, time_until and acquire still raise ValueError for n above the
+    capacity, rather than answering that the tokens never come."""
+    bucket = make_bucket(subject, kit, 3, 0)
+    for n in (3.5, 4):
+        with pytest.raises(ValueError):
+            bucket.time_until(n)
+    assert acquire_outcome(kit, bucket, 4)[:2] == ["raise", "ValueError"]
+    assert acquire_outcome(kit, bucket, 3.5, timeout=10)[:2] == ["raise", "ValueError"]
 
 
 def test_acquire_rejects_non_positive_amounts(subject, kit):
-    """acquire with n <= 0 raises ValueError."""
+    """An acquire call with n <= 0 raises ValueError."""
     bucket = make_bucket(subject, kit, 4, 1)
     for n in (0, -2):
         outcome = acquire_outcome(kit, bucket, n)
@@ -83,15 +93,15 @@ def test_acquire_rejects_non_positive_amounts(subject, kit):
 
 
 def test_acquire_rejects_more_than_capacity(subject, kit):
-    """acquire with n greater than the capacity raises ValueError instead of waiting."""
-    for rate in (1, 0):
-        bucket = make_bucket(subject, kit, 3, rate)
-        assert acquire_outcome(kit, bucket, 4)[:2] == ["raise", "ValueError"]
-        assert acquire_outcome(kit, bucket, 3.5, timeout=10)[:2] == ["raise", "ValueError"]
+    """An acquire call with n greater than the capacity raises ValueError instead of waiting."""
+    bucket = make_bucket(subject, kit, 3, 1)
+    assert acquire_outcome(kit, bucket, 4)[:2] == ["raise", "ValueError"]
+    assert acquire_outcome(kit, bucket, 3.5, timeout=10)[:2] == ["raise", "ValueError"]
 
 
 def test_acquire_rejects_negative_timeout(subject, kit):
-    """acquire with a negative timeout raises ValueError, even when tokens are available."""
+    """An acquire call with a negative timeout raises ValueError, even when tokens are
+    available."""
     bucket = make_bucket(subject, kit, 4, 1)
     assert acquire_outcome(kit, bucket, 1, timeout=-0.5)[:2] == ["raise", "ValueError"]
 
@@ -111,11 +121,26 @@ def test_methods_reject_non_numbers(subject, kit):
 
 def test_rejected_calls_take_nothing(subject, kit):
     """A call that raises ValueError takes no tokens."""
-    bucket = make_bucket(subject, kit, 4, 0)
+    bucket = make_bucket(subject, kit, 4, 1)
     with pytest.raises(ValueError):
         bucket.try_acquire(5)
     with pytest.raises(ValueError):
         bucket.time_until(-1)
     assert acquire_outcome(kit, bucket, 2, timeout=-1)[:2] == ["raise", "ValueError"]
     assert acquire_outcome(kit, bucket, 5)[:2] == ["raise", "ValueError"]
+    assert bucket.tokens == pytest.approx(4.0, abs=TOL)
+
+
+def test_nan_is_rejected(subject, kit):
+    """A NaN capacity, refill_rate, amount or timeout raises ValueError and changes nothing."""
+    nan = float("nan")
+    for capacity, rate in ((nan, 1), (4, nan)):
+        with pytest.raises(ValueError):
+            subject.TokenBucket(capacity, rate, clock=kit.clock())
+    bucket = make_bucket(subject, kit, 4, 1)
+    for method in (bucket.try_acquire, bucket.time_until):
+        with pytest.raises(ValueError):
+            method(nan)
+    assert acquire_outcome(kit, bucket, nan)[:2] == ["raise", "ValueError"]
+    assert acquire_outcome(kit, bucket, 1, timeout=nan)[:2] == ["raise", "ValueError"]
     assert bucket.tokens == pytest.approx(4.0, abs=TOL)

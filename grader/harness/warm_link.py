@@ -1,0 +1,80 @@
+"""Warm sandboxes across the parent/child boundary.
+
+The pool lives in the long-lived parent (``grader validate``, a service worker) and hands out
+each container once; the harness child, which starts the sandboxes, asks for one with a
+:class:`~grader.harness.events.WarmWanted` event and reads the answer, one line, on its stdin.
+The parent removes every container it handed to a child once that child has ended.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import select
+import threading
+import time
+from typing import IO, TYPE_CHECKING
+
+from grader.harness.events import Sink, WarmWanted
+from sandbox import SandboxLimits
+
+if TYPE_CHECKING:
+    from sandbox.pool import WarmPool  # imports the Docker SDK: only where a pool is made
+
+#: How long the child waits for the parent's answer before it starts a container itself.
+ANSWER_SECONDS = 2.0
+
+
+class WarmLink:
+    """The child's end: ``take(limits)`` is a warm container id from the parent, or ``None``."""
+
+    def __init__(self, sink: Sink, fd: int = 0) -> None:
+        self.sink, self.fd = sink, fd
+        self._lock = threading.Lock()
+        self._buffer = b""
+
+    def take(self, limits: SandboxLimits) -> str | None:
+        """Ask the parent for a warm container of ``limits``; ``None`` if it has none."""
+        with self._lock:
+            self.sink(WarmWanted(json.dumps(dataclasses.asdict(limits))))
+            line = self._read_line(time.monotonic() + ANSWER_SECONDS)
+        return line or None
+
+    def _read_line(self, deadline: float) -> str:
+        """One line from the parent, or ``""`` if none comes in time."""
+        while b"\n" not in self._buffer:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([self.fd], [], [], remaining)[0]:
+                return ""
+            chunk = os.read(self.fd, 4096)
+            if not chunk:
+                return ""
+            self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return line.decode("ascii", "replace").strip()
+
+
+class WarmDispenser:
+    """The parent's end for one child: answers its requests and removes what it was given."""
+
+    def __init__(self, pool: WarmPool, stdin: IO[bytes] | None) -> None:
+        self.pool, self.stdin = pool, stdin
+        self.handed: list[str] = []
+
+    def answer(self, event: WarmWanted) -> None:
+        """Claim a container for the limits the child asked for and tell the child its id."""
+        container_id = self.pool.claim(SandboxLimits(**json.loads(event.limits)))
+        if container_id:
+            self.handed.append(container_id)
+        if self.stdin is not None:
+            try:
+                self.stdin.write(f"{container_id or ''}\n".encode())
+                self.stdin.flush()
+            except OSError:
+                pass  # the child is gone; the container is removed with the rest
+
+    def finish(self) -> None:
+        """The child ended: remove every container it was given (whether it used it or not)."""
+        self.pool.discard(self.handed)
+        self.handed = []

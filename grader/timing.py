@@ -1,0 +1,111 @@
+"""Per-test deadlines from the reference's timing profile.
+
+``grader validate`` records how long each hidden test takes on the reference solution
+(:func:`record`): the slowest of its runs, per mode (``direct`` or ``isolated``), into
+``timing.json`` beside the exercise's ``exercise.toml``, with a hash of the hidden suite.
+Grading gives each test :data:`MULTIPLE` times its recorded time, at least :data:`FLOOR`
+seconds and at most the exercise's ``test_timeout`` (:func:`deadlines`). A submission that
+hangs then loses about a second per test, not ``test_timeout``. Without a profile, or with one
+recorded for another version of the suite, every test gets ``test_timeout``, as before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from grader.exercise import Exercise
+
+#: A test's deadline is this many times its slowest time on the reference (complexity tests
+#: accept a solution up to about 5 x the reference's cost, so this leaves as much again for a
+#: busy machine)...
+MULTIPLE = 10.0
+#: ...but never less than this many seconds (scheduling noise, a cold cache, a busy machine:
+#: hundreds of times what most tests take).
+FLOOR = 0.4
+#: Where the profile lives, beside exercise.toml.
+PROFILE_NAME = "timing.json"
+MODES = ("direct", "isolated")
+
+
+class TimingProfile(BaseModel):
+    """Seconds each hidden test took on the reference, per mode, for one version of the suite."""
+
+    model_config = ConfigDict(extra="forbid")
+    suite_hash: str = Field(description="sha256 over the hidden suite's files (names + bytes).")
+    multiple: float = MULTIPLE
+    floor: float = FLOOR
+    tests: dict[str, dict[str, float]] = Field(
+        default_factory=dict, description="mode -> test name -> slowest seconds on the reference"
+    )
+
+
+def suite_hash(exercise: Exercise) -> str:
+    """A hash of every file of the hidden suite (a changed test invalidates the profile)."""
+    digest = hashlib.sha256()
+    root = exercise.hidden_dir
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def profile_path(exercise: Exercise) -> Path:
+    """Where ``exercise``'s timing profile is kept."""
+    return exercise.hidden_dir.parent / PROFILE_NAME
+
+
+def load_profile(exercise: Exercise) -> TimingProfile | None:
+    """The exercise's profile if there is one for its current suite, else ``None``."""
+    try:
+        profile = TimingProfile.model_validate_json(profile_path(exercise).read_bytes())
+    except (OSError, ValidationError):
+        return None
+    return profile if profile.suite_hash == suite_hash(exercise) else None
+
+
+def deadlines(exercise: Exercise, names: Iterable[str], mode: str) -> dict[str, float]:
+    """Each named test's deadline in seconds for a grading in ``mode``.
+
+    Times recorded in ``mode`` are used when there are any, else those of the other mode; a
+    test with no recorded time (or no valid profile at all) gets the exercise's ``test_timeout``.
+    """
+    ceiling = exercise.meta.limits.test_timeout
+    profile = load_profile(exercise)
+    times: Mapping[str, float] = {}
+    if profile is not None:
+        times = profile.tests.get(mode) or next(
+            (profile.tests[m] for m in MODES if profile.tests.get(m)), {}
+        )
+    result = {}
+    for name in names:
+        seconds = times.get(name)
+        if seconds is None or profile is None:
+            result[name] = ceiling
+        else:
+            result[name] = min(ceiling, max(profile.floor, profile.multiple * seconds))
+    return result
+
+
+def record(exercise: Exercise, mode: str, runs: Iterable[Mapping[str, float]]) -> Path | None:
+    """Store the slowest time of each test over ``runs`` (each: test name -> seconds) for
+    ``mode``, keeping the other mode's times if the suite is unchanged. Returns the file
+    written, or ``None`` when the exercise's directory is read-only (an installed package)."""
+    slowest: dict[str, float] = {}
+    for run in runs:
+        for name, seconds in run.items():
+            slowest[name] = max(slowest.get(name, 0.0), round(seconds, 4))
+    if not slowest:
+        return None
+    profile = load_profile(exercise) or TimingProfile(suite_hash=suite_hash(exercise))
+    profile.tests[mode] = dict(sorted(slowest.items()))
+    path = profile_path(exercise)
+    try:
+        path.write_text(json.dumps(profile.model_dump(), indent=2) + "\n", encoding="utf-8")
+    except OSError:
+        return None
+    return path

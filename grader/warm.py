@@ -1,0 +1,72 @@
+"""One warm sandbox pool per process, for the callers that grade many submissions in a row."""
+
+from __future__ import annotations
+
+import atexit
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sandbox import SandboxBackend
+
+if TYPE_CHECKING:
+    from sandbox.pool import PoolStats, WarmPool
+
+#: Megabytes to bytes.
+_MB = 1 << 20
+
+
+@dataclass(frozen=True)
+class WarmPoolSettings:
+    """How big a warm pool may be: ready containers per shape of limits, and a memory budget
+    (the summed memory limits of the ready containers, in MB)."""
+
+    size: int = 2
+    memory_mb: int = 2048
+
+
+_pools: dict[tuple[str, str | None], WarmPool] = {}
+_lock = threading.Lock()
+
+
+def shared_pool(backend: SandboxBackend, settings: WarmPoolSettings) -> WarmPool | None:
+    """This process's pool for ``backend``'s image and runtime (made on first use); ``None``
+    for a backend that has no warm sandboxes (only Docker has)."""
+    if backend.name != "docker":
+        return None
+    from sandbox.docker_backend import DockerSandbox
+    from sandbox.pool import WarmPool
+
+    if not isinstance(backend, DockerSandbox):  # a stand-in (tests): nothing to warm
+        return None
+    key = (backend.image, backend.runtime)
+    with _lock:
+        pool = _pools.get(key)
+        if pool is None:
+            pool = WarmPool(
+                backend.api,
+                backend.image,
+                backend.runtime,
+                backend.user,
+                size=settings.size,
+                memory_budget=settings.memory_mb * _MB,
+            )
+            if not _pools:
+                atexit.register(close_pools)  # Ctrl-C included; a crash is the reaper's
+            _pools[key] = pool
+        return pool
+
+
+def pool_stats() -> list[PoolStats]:
+    """The stats of every pool of this process (for metrics)."""
+    with _lock:
+        return [pool.stats() for pool in _pools.values()]
+
+
+def close_pools() -> None:
+    """Close every pool of this process (removes all their containers)."""
+    with _lock:
+        pools = list(_pools.values())
+        _pools.clear()
+    for pool in pools:
+        pool.close()

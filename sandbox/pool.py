@@ -1,0 +1,282 @@
+"""A warm pool of one-use Docker sandboxes.
+
+A pooled container is created with every hardening option, started, and left waiting at the
+trusted bootstrap, which has read nothing yet: no job and no untrusted code was ever in it.
+:meth:`WarmPool.claim` hands each one out exactly once (a pop under a lock, in the one process
+that owns the pool); the run that takes it sends its job over the attach stream like any other,
+and :meth:`WarmPool.discard` removes it afterwards. A container is never put back.
+
+A background thread keeps ``size`` containers ready for each shape of limits asked for
+recently (bounded by a memory budget: the memory limits of the ready containers add up to at
+most ``memory_budget`` bytes), drops containers that died (a daemon restart kills them all),
+replaces those idle longer than ``max_idle`` seconds, and retries with a pause while the daemon
+is away. Every pooled container carries the reaper's labels, so a crash leaves nothing that the
+next start does not remove.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+import secrets
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from sandbox.docker_container import create_container
+from sandbox.limits import SandboxLimits
+from sandbox.reaper import OWNER_LABEL
+
+log = logging.getLogger(__name__)
+
+#: Label naming the pool a warm container belongs to (its value: the pool's id).
+POOL_LABEL = "grader.sandbox.pool"
+#: How often the refill thread looks at the daemon when nothing asks it to.
+CHECK_SECONDS = 1.0
+#: Pause after a daemon error before the refill thread tries again.
+RETRY_SECONDS = 1.0
+#: A shape nobody claimed for this long is no longer kept warm.
+SHAPE_IDLE_SECONDS = 600.0
+
+
+@dataclass(frozen=True)
+class PoolStats:
+    """What a pool holds and has done, for ``grader doctor`` and the service's metrics."""
+
+    size: int
+    ready: int
+    handed_out: int
+    created: int
+    claims: int
+    misses: int
+    removed: int
+    daemon_errors: int
+
+
+@dataclass
+class _Warm:
+    """A ready container and when it was started."""
+
+    id: str
+    started: float
+
+
+class WarmPool:
+    """Containers started ahead of need, each handed to exactly one run.
+
+    Args:
+        api: A ``docker.APIClient`` (the caller checked the daemon and the image).
+        image: Runner image of the containers.
+        runtime: OCI runtime name, or ``None`` for the daemon's default.
+        user: ``uid:gid`` the programs run as.
+        size: How many ready containers to keep per shape of limits (0 disables the pool).
+        memory_budget: Upper bound, in bytes, on the summed memory limits of ready containers.
+        max_idle: A ready container older than this many seconds is replaced.
+    """
+
+    def __init__(
+        self,
+        api: Any,
+        image: str,
+        runtime: str | None,
+        user: str,
+        *,
+        size: int = 2,
+        memory_budget: int = 2 << 30,
+        max_idle: float = 300.0,
+    ) -> None:
+        self.api, self.image, self.runtime, self.user = api, image, runtime, user
+        self.size, self.memory_budget, self.max_idle = max(size, 0), memory_budget, max_idle
+        self.id = secrets.token_hex(6)
+        self._ready: dict[SandboxLimits, deque[_Warm]] = {}
+        self._wanted: dict[SandboxLimits, float] = {}
+        self._handed: set[str] = set()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._closed = threading.Event()
+        self._counts = dict.fromkeys(("created", "claims", "misses", "removed", "daemon_errors"), 0)
+        self._serial = itertools.count()
+        self._thread = threading.Thread(target=self._refill_loop, name="warm-pool", daemon=True)
+        self._thread.start()
+
+    # -- handing out ---------------------------------------------------------
+
+    def warm_up(self, limits: SandboxLimits) -> None:
+        """Start keeping containers of ``limits`` ready (without claiming one)."""
+        with self._lock:
+            self._wanted[limits] = time.monotonic()
+        self._wake.set()
+
+    def claim(self, limits: SandboxLimits) -> str | None:
+        """A ready container for ``limits``, never handed out before; ``None`` when there is
+        none (the caller creates one). The shape is kept warm from now on."""
+        with self._lock:
+            self._wanted[limits] = time.monotonic()
+            ready = self._ready.get(limits)
+            warm = ready.popleft() if ready else None
+            self._counts["claims"] += 1
+            if warm is None:
+                self._counts["misses"] += 1
+            else:
+                self._handed.add(warm.id)
+        self._wake.set()
+        return warm.id if warm is not None else None
+
+    def discard(self, container_ids: list[str] | set[str], wait: bool = False) -> None:
+        """Remove containers this pool handed out, once their runs are over.
+
+        Removal happens on a thread of its own unless ``wait``: the grading need not wait.
+        """
+        ids = [cid for cid in container_ids if cid]
+        if not ids:
+            return
+        worker = threading.Thread(target=self._remove_all, args=(ids,), daemon=True)
+        worker.start()
+        if wait:
+            worker.join()
+
+    # -- state ---------------------------------------------------------------
+
+    def stats(self) -> PoolStats:
+        """Counts of what the pool holds and has done so far."""
+        with self._lock:
+            return PoolStats(
+                size=self.size,
+                ready=sum(len(q) for q in self._ready.values()),
+                handed_out=len(self._handed),
+                **self._counts,
+            )
+
+    def close(self) -> None:
+        """Stop refilling and remove every container of this pool, ready or handed out."""
+        self._closed.set()
+        self._wake.set()
+        self._thread.join(timeout=30)
+        with self._lock:
+            ids = [w.id for q in self._ready.values() for w in q] + list(self._handed)
+            self._ready.clear()
+        self._remove_all(ids)
+        # Whatever a crash in between left under this pool's label goes too.
+        with contextlib.suppress(Exception):
+            for item in self.api.containers(all=True, filters={"label": self._label()}):
+                self._remove_all([item["Id"]])
+
+    def __enter__(self) -> WarmPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- refill thread ---------------------------------------------------------
+
+    def _label(self) -> str:
+        return f"{POOL_LABEL}={self.id}"
+
+    def _refill_loop(self) -> None:
+        """Keep the pool topped up until closed; daemon trouble only delays it."""
+        while not self._closed.is_set():
+            try:
+                self._prune()
+                if self._fill_one():
+                    continue  # more may be needed: no wait
+            except Exception as exc:  # the daemon went away or refused: try again soon
+                with self._lock:
+                    self._counts["daemon_errors"] += 1
+                log.debug("warm pool: %s", exc)
+                self._closed.wait(RETRY_SECONDS)
+                continue
+            self._wake.wait(CHECK_SECONDS)
+            self._wake.clear()
+
+    def _fill_one(self) -> bool:
+        """Start one container for the shape furthest below its target; ``False`` if none is."""
+        limits = self._most_needed()
+        if limits is None or self._closed.is_set():
+            return False
+        container_id = create_container(
+            self.api,
+            self.image,
+            self.runtime,
+            self.user,
+            limits,
+            labels={POOL_LABEL: self.id, "grader.sandbox.pool.serial": str(next(self._serial))},
+            idle_seconds=self.max_idle,
+        )
+        try:
+            self.api.start(container_id)
+        except BaseException:
+            self._remove_all([container_id])
+            raise
+        with self._lock:
+            self._counts["created"] += 1
+            if self._closed.is_set():
+                closing = True
+            else:
+                closing = False
+                self._ready.setdefault(limits, deque()).append(
+                    _Warm(container_id, time.monotonic())
+                )
+        if closing:
+            self._remove_all([container_id])
+        return True
+
+    def _most_needed(self) -> SandboxLimits | None:
+        """The wanted shape with the fewest ready containers below ``size``, within budget."""
+        now = time.monotonic()
+        with self._lock:
+            for limits, asked in list(self._wanted.items()):
+                if now - asked > SHAPE_IDLE_SECONDS:
+                    del self._wanted[limits]
+            held = sum(lim.memory_bytes * len(q) for lim, q in self._ready.items())
+            best: tuple[int, SandboxLimits] | None = None
+            for limits in self._wanted:
+                count = len(self._ready.get(limits, ()))
+                if count >= self.size or held + limits.memory_bytes > self.memory_budget:
+                    continue
+                if best is None or count < best[0]:
+                    best = (count, limits)
+            return best[1] if best else None
+
+    def _prune(self) -> None:
+        """Drop ready containers that stopped (e.g. a daemon restart) or waited too long."""
+        running = {
+            item["Id"]
+            for item in self.api.containers(filters={"label": self._label(), "status": "running"})
+        }
+        now = time.monotonic()
+        gone: list[str] = []
+        with self._lock:
+            for queue in self._ready.values():
+                keep = [w for w in queue if w.id in running and now - w.started < self.max_idle]
+                gone += [w.id for w in queue if w not in keep]
+                queue.clear()
+                queue.extend(keep)
+        self._remove_all(gone)
+
+    def _remove_all(self, ids: list[str]) -> None:
+        """Remove containers (and their anonymous volumes); gone already is fine."""
+        for container_id in ids:
+            with contextlib.suppress(Exception):
+                self.api.remove_container(container_id, v=True, force=True)
+            with self._lock:
+                self._handed.discard(container_id)
+                self._counts["removed"] += 1
+
+
+def describe_pools(api: Any) -> str:
+    """One line on the warm containers on this daemon: how many, of how many pools, whose."""
+    found = api.containers(all=True, filters={"label": POOL_LABEL})
+    if not found:
+        return "no warm containers on this daemon"
+    pools: dict[str, list[dict[str, Any]]] = {}
+    for item in found:
+        pools.setdefault(item["Labels"].get(POOL_LABEL, "?"), []).append(item)
+    parts = []
+    for pool_id, items in sorted(pools.items()):
+        running = sum(item.get("State") == "running" for item in items)
+        owner = items[0]["Labels"].get(OWNER_LABEL, "?")
+        parts.append(f"pool {pool_id} of {owner}: {running} running, {len(items) - running} other")
+    return f"{len(found)} warm containers: " + "; ".join(parts)

@@ -1,0 +1,224 @@
+"""The warm pool of one-use Docker sandboxes, against the real daemon.
+
+Each test makes its own pool and closes it; the ``docker_sandbox`` fixture then checks that
+no container of this process is left. The daemon-restart test restarts the daemon for real.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from grader.catalogue import Catalogue
+from grader.grading import grade
+from grader.report import TestStatus
+from grader.runners import make_runner
+from grader.settings import SandboxChoice
+from grader.submission import from_path
+from grader.warm import WarmPoolSettings, close_pools
+from sandbox import DockerSandbox, SandboxJob, SandboxLimits
+from sandbox.pool import POOL_LABEL, WarmPool
+
+pytestmark = pytest.mark.docker
+
+ROOT = Path(__file__).resolve().parents[2]
+LIMITS = SandboxLimits(wall_timeout=30)
+ECHO = SandboxJob(
+    argv=["python3", "-c", "import sys; print(sys.stdin.read().upper())"],
+    files={"note.txt": b"x"},
+    limits=LIMITS,
+)
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = 60.0) -> None:
+    """Poll ``condition`` until it holds; fail after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def pool(docker_sandbox: DockerSandbox) -> Iterator[WarmPool]:
+    """A pool of 3 warm containers of ``LIMITS``, closed after the test."""
+    warm = WarmPool(docker_sandbox.api, docker_sandbox.image, None, docker_sandbox.user, size=3)
+    warm.warm_up(LIMITS)
+    wait_for(lambda: warm.stats().ready == 3)
+    yield warm
+    warm.close()
+
+
+def pool_containers(api: object, pool: WarmPool) -> set[str]:
+    """Ids of every container (running or not) of ``pool`` on the daemon."""
+    found = api.containers(all=True, filters={"label": f"{POOL_LABEL}={pool.id}"})  # type: ignore[attr-defined]
+    return {item["Id"] for item in found}
+
+
+def test_a_pooled_container_is_never_handed_out_twice(pool: WarmPool) -> None:
+    claimed: list[str | None] = []
+    lock = threading.Lock()
+
+    def claim() -> None:
+        for _ in range(4):
+            got = pool.claim(LIMITS)
+            with lock:
+                claimed.append(got)
+            time.sleep(0.05)
+
+    threads = [threading.Thread(target=claim) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    handed = [c for c in claimed if c is not None]
+    assert len(handed) >= 3  # the three ready ones at least, and refills while claiming
+    assert len(handed) == len(set(handed))
+    pool.discard(handed, wait=True)
+    assert not set(handed) & pool_containers(pool.api, pool)  # removed after use
+
+
+def test_the_pool_refills_after_claims(pool: WarmPool) -> None:
+    first = {pool.claim(LIMITS), pool.claim(LIMITS)}
+    assert None not in first
+    wait_for(lambda: pool.stats().ready == 3)
+    stats = pool.stats()
+    assert stats.created >= 5 and stats.handed_out == 2
+    pool.discard([c for c in first if c])
+
+
+def test_a_warm_run_works_and_is_removed_by_the_pool(
+    pool: WarmPool, docker_sandbox: DockerSandbox
+) -> None:
+    handed: list[str] = []
+
+    def claim(limits: SandboxLimits) -> str | None:
+        got = pool.claim(limits)
+        if got:
+            handed.append(got)
+        return got
+
+    backend = DockerSandbox(docker_sandbox.image, warm=claim, reap_leftovers=False)
+    result = backend.run(ECHO, stdin=b"warm")
+    assert (result.exit_code, result.stdout) == (0, b"WARM\n")
+    assert len(handed) == 1  # it ran in a warm container
+    # A different shape is a miss: created cold, removed by the run itself.
+    cold = backend.run(SandboxJob(ECHO.argv, ECHO.files, SandboxLimits(wall_timeout=31)), b"c")
+    assert cold.stdout == b"C\n" and len(handed) == 1
+    pool.discard(handed, wait=True)
+    assert handed[0] not in pool_containers(pool.api, pool)
+
+
+POOL_OWNER = """
+import os, signal, sys, time
+from grader.runners import make_runner
+from grader.settings import SandboxChoice
+from grader.warm import WarmPoolSettings
+from sandbox import SandboxLimits
+runner, _ = make_runner(SandboxChoice.DOCKER, warm=WarmPoolSettings(size=2))
+runner.pool.warm_up(SandboxLimits(wall_timeout=30))
+while runner.pool.stats().ready < 2:
+    time.sleep(0.05)
+print(runner.pool.id, flush=True)
+if sys.argv[1] == "crash":
+    os.kill(os.getpid(), signal.SIGKILL)
+time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("how", ["crash", "ctrl-c"])
+def test_nothing_is_left_after_a_crash_or_ctrl_c(docker_sandbox: DockerSandbox, how: str) -> None:
+    owner = subprocess.Popen(
+        [sys.executable, "-c", POOL_OWNER, "crash" if how == "crash" else "wait"],
+        stdout=subprocess.PIPE,
+        cwd=ROOT,
+        text=True,
+    )
+    assert owner.stdout is not None
+    pool_id = owner.stdout.readline().strip()
+    label = {"label": f"{POOL_LABEL}={pool_id}"}
+    assert len(docker_sandbox.api.containers(all=True, filters=label)) == 2
+    if how == "ctrl-c":
+        owner.send_signal(signal.SIGINT)  # KeyboardInterrupt: the pool closes at exit
+    owner.wait(timeout=60)
+    if how == "crash":  # SIGKILL: nothing of the owner ran; the next backend reaps
+        DockerSandbox(docker_sandbox.image)
+    assert docker_sandbox.api.containers(all=True, filters=label) == []
+
+
+def _restart_daemon() -> None:
+    """Stop dockerd and start it again with the project's script (as CI does)."""
+    subprocess.run(["pkill", "-x", "dockerd"], check=False)
+    deadline = time.monotonic() + 60
+    while subprocess.run(["pgrep", "-x", "dockerd"], capture_output=True).returncode == 0:
+        assert time.monotonic() < deadline, "dockerd did not stop"
+        time.sleep(0.2)
+    subprocess.run(["bash", str(ROOT / "scripts" / "setup-docker.sh")], check=True)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="restarting the Docker daemon needs root")
+def test_a_daemon_restart_empties_the_pool_and_it_refills(pool: WarmPool) -> None:
+    before = pool_containers(pool.api, pool)
+    assert len(before) == 3
+    _restart_daemon()
+    # The restart killed every ready container: the pool drops them and starts new ones.
+    wait_for(lambda: pool.stats().ready == 3 and not (before & _ready_ids(pool)), 120)
+    fresh = pool.claim(LIMITS)
+    assert fresh is not None and fresh not in before
+    backend = DockerSandbox(pool.image, warm=lambda _limits: fresh, reap_leftovers=False)
+    assert backend.run(ECHO, stdin=b"again").stdout == b"AGAIN\n"
+    pool.discard([fresh], wait=True)
+
+
+def _ready_ids(pool: WarmPool) -> set[str]:
+    """Ids of the pool's ready containers (running, not handed out), from the daemon."""
+    running = pool.api.containers(filters={"label": f"{POOL_LABEL}={pool.id}"})
+    return {item["Id"] for item in running}
+
+
+def test_a_submission_hanging_in_put_loses_only_the_tests_that_call_put(
+    docker_sandbox: DockerSandbox, tmp_path: Path
+) -> None:
+    """The case of a new user whose put loops forever: the run ends on its own (no test is
+    left unrun) and every hidden test that never calls put still passes."""
+    exercise = Catalogue().get("lru-cache")
+    reference = exercise.reference_path.read_text()
+    marker = "    def put(self"
+    body = reference.index('"""', reference.index('"""', reference.index(marker)) + 3) + 3
+
+    def variant(name: str, statement: str) -> Path:
+        path = tmp_path / name / "lru_cache.py"
+        path.parent.mkdir()
+        path.write_text(reference[:body] + f"\n        {statement}" + reference[body:])
+        return path
+
+    runner, _ = make_runner(SandboxChoice.DOCKER, warm=WarmPoolSettings(size=2))
+    try:
+        # Which tests call put: those that fail when put raises at once.
+        raising = grade(
+            exercise,
+            from_path(variant("raises", "raise OSError('put')"), exercise.meta.module),
+            runner,
+        )
+        calls_put = {t.name for t in raising.tests if t.status is not TestStatus.PASSED}
+        started = time.monotonic()
+        hanging = grade(
+            exercise, from_path(variant("hangs", "while True: pass"), exercise.meta.module), runner
+        )
+        elapsed = time.monotonic() - started
+    finally:
+        close_pools()
+    print(f"\nhang in put: {elapsed:.1f} s for {len(hanging.tests)} tests")
+    statuses = {t.name: t.status for t in hanging.tests}
+    assert TestStatus.NOT_RUN not in statuses.values()  # the run did not hit its limit
+    assert calls_put and set(statuses) - calls_put  # both kinds exist
+    assert {n for n, s in statuses.items() if s is TestStatus.PASSED} == set(statuses) - calls_put
+    assert {n for n, s in statuses.items() if s is TestStatus.TIMEOUT} == calls_put
+    assert elapsed < exercise.meta.limits.run_timeout

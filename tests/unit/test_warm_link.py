@@ -1,0 +1,78 @@
+"""The child/parent link for warm sandboxes, with a fake pool (no Docker)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+
+import pytest
+
+from grader.harness import warm_link
+from grader.harness.events import HarnessEvent, WarmWanted
+from grader.harness.warm_link import WarmDispenser, WarmLink
+from sandbox import SandboxLimits
+
+
+class FakePool:
+    """Hands out ``c1``, ``c2``, ... and records what was discarded."""
+
+    def __init__(self, ready: int) -> None:
+        self.ready, self.served, self.discarded = ready, 0, []  # type: ignore[var-annotated]
+        self.asked: list[SandboxLimits] = []
+
+    def claim(self, limits: SandboxLimits) -> str | None:
+        self.asked.append(limits)
+        if self.served >= self.ready:
+            return None
+        self.served += 1
+        return f"c{self.served}"
+
+    def discard(self, ids: list[str]) -> None:
+        self.discarded += ids
+
+
+def test_the_child_asks_with_its_limits_and_reads_the_answer() -> None:
+    read_fd, write_fd = os.pipe()
+    sent: list[HarnessEvent] = []
+    link = WarmLink(sent.append, fd=read_fd)
+    os.write(write_fd, b"abc123\n\n")
+    limits = SandboxLimits(wall_timeout=42, pids=128)
+    assert link.take(limits) == "abc123"
+    assert link.take(limits) is None  # an empty line: the pool had none
+    assert isinstance(sent[0], WarmWanted)
+    assert SandboxLimits(**json.loads(sent[0].limits)) == limits
+    os.close(write_fd)
+    os.close(read_fd)
+
+
+def test_no_answer_in_time_means_a_cold_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(warm_link, "ANSWER_SECONDS", 0.05)
+    read_fd, write_fd = os.pipe()
+    assert WarmLink(lambda event: None, fd=read_fd).take(SandboxLimits()) is None
+    os.close(write_fd)
+    os.close(read_fd)
+
+
+def test_the_parent_answers_and_removes_everything_it_handed_out() -> None:
+    pool = FakePool(ready=2)
+    stdin = io.BytesIO()
+    dispenser = WarmDispenser(pool, stdin)  # type: ignore[arg-type]
+    event = WarmWanted(json.dumps({"wall_timeout": 42.0, "pids": 128}))
+    for _ in range(3):
+        dispenser.answer(event)
+    assert stdin.getvalue() == b"c1\nc2\n\n"
+    assert pool.asked[0] == SandboxLimits(wall_timeout=42.0, pids=128)
+    dispenser.finish()
+    assert pool.discarded == ["c1", "c2"]  # used or not: never handed out again
+
+
+def test_the_service_exposes_the_pool_on_metrics() -> None:
+    from api.metrics import Metrics
+    from api.services import register_pool_gauges
+
+    metrics = Metrics()
+    register_pool_gauges(metrics)
+    text = metrics.render(0, 0, 0)
+    for name in ("ready", "handed_out", "created", "misses"):
+        assert f"grader_sandbox_pool_{name} 0.0" in text
