@@ -13,7 +13,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -31,6 +31,7 @@ from api.settings import Settings
 from api.store import WAITING_VALUES
 from api.sweeper import Sweeper
 from api.worker import GradingJob, WorkerPool
+from api.workstate import FleetState, LocalQueueState, PoolState, QueueState
 from grader.catalogue import Catalogue
 from grader.errors import ExerciseNotFound, GraderError
 from grader.exercise import Exercise
@@ -170,60 +171,6 @@ class Services:
             ok, text = check_sandbox(self.settings)
             self._sandbox_check = (now, ok, text)
             return ok, text
-
-
-class QueueState(Protocol):
-    """How many submissions wait for a grader."""
-
-    def depth(self) -> int:
-        """Submissions waiting."""
-        ...
-
-
-class PoolState(Protocol):
-    """The grading workers as the views see them."""
-
-    size: int
-
-    def alive(self) -> int:
-        """Workers running."""
-        ...
-
-    def busy(self) -> int:
-        """Gradings in progress."""
-        ...
-
-
-class LocalQueueState:
-    """Embedded mode: the in-process queue's depth."""
-
-    def __init__(self, dispatcher: Dispatcher) -> None:
-        self.dispatcher = dispatcher
-
-    def depth(self) -> int:
-        """Ids waiting in the local queue."""
-        return self.dispatcher.depth() or 0
-
-
-class FleetState:
-    """A fleet's queue and gradings, counted in the database (the same on every node); the
-    workers are this node's local worker node's, if it has one."""
-
-    def __init__(self, services: Services) -> None:
-        self.services = services
-        self.size = services.workers()[1]
-
-    def depth(self) -> int:
-        """Submissions waiting, fleet-wide."""
-        return self.services.counts()[0]
-
-    def busy(self) -> int:
-        """Gradings running, fleet-wide."""
-        return self.services.counts()[1]
-
-    def alive(self) -> int:
-        """This node's local grading threads."""
-        return self.services.workers()[0]
 
 
 def check_sandbox(settings: Settings) -> tuple[bool, str]:

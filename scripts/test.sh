@@ -10,7 +10,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 if [ "${1:-}" = "--docker" ]; then export GRADER_REQUIRE_DOCKER=1; shift; fi
 if [ "${CI:-}" = "true" ]; then export GRADER_REQUIRE_DOCKER=1; fi
 
-step() { printf '\n==> %s\n' "$*"; }
+step() { printf '\n==> [%s] %s\n' "$(date +%T)" "$*"; }
 
 step "python environment (.venv)"
 [ -x .venv/bin/python ] || python3 -m venv .venv
@@ -63,3 +63,5 @@ if [ "${GRADER_REQUIRE_DOCKER:-}" = "1" ]; then
   step "grader validate --tamper (no hidden test trusts anything in the sandbox)"
   grader validate --sandbox docker --tamper --runs 2
 fi
+
+step "done"
