@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from functools import lru_cache
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -71,3 +72,23 @@ def get_caller(
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+def same_origin(request: Request) -> None:
+    """Refuse a request a browser sent from another site (cross-site request forgery).
+
+    A page elsewhere can make the browser POST a plain form here, with no key, which open mode
+    would accept. Browsers name the page's origin on such a request; the CLI and other clients
+    send no ``Origin`` and pass.
+    """
+    origin = request.headers.get("origin")
+    if origin is None:
+        return
+    host = request.headers.get("host", "")
+    if origin == "null" or urlsplit(origin).netloc != host:
+        raise ApiError(
+            403, "cross_origin", f"requests from {origin} are refused: not this service's page"
+        )
+
+
+SameOrigin = Depends(same_origin)

@@ -191,6 +191,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     503: _doc("The database is unavailable for a moment; see Retry-After."),
 }
 SUBMIT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    403: _doc("Sent by a page of another site (its Origin is not this service)."),
     404: _doc("Unknown exercise."),
     409: _doc("The Idempotency-Key was used for a different request."),
     413: _doc("The request body is larger than the limit."),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
 
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -20,7 +19,6 @@ from grader.report import PublicReport, RunStatus
 #: and how often an event stream refreshes the queue position).
 RECHECK = 1.0
 #: Seconds between keep-alive comments on an idle event stream.
-KEEPALIVE = 15.0
 #: The longest an event stream stays open.
 STREAM_LIMIT = 3600.0
 
@@ -79,35 +77,3 @@ async def wait_until_final(
                 return view
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(changed.wait(), timeout=min(remaining, RECHECK))
-
-
-def _event(name: str, number: int, view: SubmissionPublic) -> bytes:
-    """One server-sent event carrying the submission as JSON."""
-    return f"event: {name}\nid: {number}\ndata: {view.model_dump_json()}\n\n".encode()
-
-
-async def event_stream(
-    services: Services,
-    owner: str,
-    first: SubmissionPublic,
-) -> AsyncIterator[bytes]:
-    """``status`` events whenever the status or queue position changes; ends when final."""
-    loop = asyncio.get_running_loop()
-    started = last_sent = loop.time()
-    view, shown, number = first, None, 0
-    with services.notifier.subscribe(first.id) as changed:
-        while True:
-            if (view.status, view.queue_position) != shown:
-                number += 1
-                shown = (view.status, view.queue_position)
-                last_sent = loop.time()
-                yield _event("status", number, view)
-            if view.status in FINAL or loop.time() - started > STREAM_LIMIT:
-                return
-            if loop.time() - last_sent > KEEPALIVE:
-                last_sent = loop.time()
-                yield b": keep-alive\n\n"
-            changed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), timeout=RECHECK)
-            view = await run_in_threadpool(load_view, services, owner, first.id)

@@ -71,16 +71,13 @@ def load_profile(exercise: Exercise) -> TimingProfile | None:
 def deadlines(exercise: Exercise, names: Iterable[str], mode: str) -> dict[str, float]:
     """Each named test's deadline in seconds for a grading in ``mode``.
 
-    Times recorded in ``mode`` are used when there are any, else those of the other mode; a
-    test with no recorded time (or no valid profile at all) gets the exercise's ``test_timeout``.
+    Only times recorded in ``mode`` count: a test can take many times longer in isolated mode
+    (each call crosses the bridge) than directly. A test with no time recorded in ``mode`` (or
+    no valid profile at all) gets the exercise's ``test_timeout``.
     """
     ceiling = exercise.meta.limits.test_timeout
     profile = load_profile(exercise)
-    times: Mapping[str, float] = {}
-    if profile is not None:
-        times = profile.tests.get(mode) or next(
-            (profile.tests[m] for m in MODES if profile.tests.get(m)), {}
-        )
+    times: Mapping[str, float] = profile.tests.get(mode, {}) if profile is not None else {}
     result = {}
     for name in names:
         seconds = times.get(name)

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api import store
 from api.accept import accept_submission
-from api.deps import CallerDep, ServicesDep, SessionDep, SettingsDep
+from api.deps import CallerDep, SameOrigin, ServicesDep, SessionDep, SettingsDep
 from api.errors import ERROR_RESPONSES, NOT_FOUND, SUBMIT_RESPONSES, ApiError
 from api.models import Status, Submission
 from api.schemas import SLUG_PATTERN, SubmissionCreate, SubmissionPublic, SubmissionsPage
@@ -81,7 +81,12 @@ def _accepted(session: Session, response: Response, row: Submission) -> Submissi
     return submission_public(session, row)
 
 
-@router.post("", status_code=202, responses={202: _FOLLOW, **SUBMIT_RESPONSES})
+@router.post(
+    "",
+    status_code=202,
+    responses={202: _FOLLOW, **SUBMIT_RESPONSES},
+    dependencies=[SameOrigin],
+)
 def create_submission(
     body: SubmissionCreate,
     caller: CallerDep,
@@ -97,7 +102,12 @@ def create_submission(
     return _accepted(session, response, row)
 
 
-@router.post("/upload", status_code=202, responses={202: _FOLLOW, **SUBMIT_RESPONSES})
+@router.post(
+    "/upload",
+    status_code=202,
+    responses={202: _FOLLOW, **SUBMIT_RESPONSES},
+    dependencies=[SameOrigin],
+)
 def upload_submission(
     exercise: Annotated[str, Form(max_length=100, pattern=SLUG_PATTERN)],
     files: Annotated[list[UploadFile], File(description="The module file.")],

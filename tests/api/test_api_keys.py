@@ -86,6 +86,19 @@ def test_open_mode_needs_no_key_but_still_checks_given_ones(server_factory: Serv
         assert anonymous.get("/v1/submissions").json()["count"] == 1
     with server.client("gk_unknown") as wrong:
         assert_error(wrong.get("/v1/submissions"), 401)
+        # A page of another site cannot make the browser submit here (no key needed in open
+        # mode, so the Origin check is what stops it); this service's own page can.
+        form = {"exercise": "echo"}
+        files = {"files": ("echo.py", b"def echo(x):\n    return x\n")}
+        evil = {"Origin": "http://evil.example"}
+        with server.client() as browser:
+            assert_error(browser.post("/v1/submissions/upload", data=form, files=files,
+                                      headers=evil), 403, "cross_origin")
+            assert_error(browser.post("/v1/submissions", json={"exercise": "echo", "files": {}},
+                                      headers=evil), 403, "cross_origin")
+            own = {"Origin": server.url}
+            accepted = browser.post("/v1/submissions/upload", data=form, files=files, headers=own)
+            assert accepted.status_code == 202, accepted.text
     assert "open mode" in server.log()
     server.stop()
 

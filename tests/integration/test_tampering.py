@@ -33,6 +33,7 @@ from pathlib import Path
 
 import pytest
 
+from grader import timing
 from grader.bridge import protocol, wire
 from grader.catalogue import Catalogue, default_exercises_dir
 from grader.exercise import Exercise, _load_mutants, apply_edits
@@ -393,10 +394,13 @@ def assert_costs_one_test(graded: Graded, mode: str, backend: str) -> TestResult
     assert any(hit.status is status and text in hit.message for status, text in expect.outcomes), (
         details
     )
+    # The abused test's own deadline (from the exercise's timing profile, grader/timing.py).
+    deadline = timing.deadlines(exercise, [hit.name], "isolated")[hit.name]
     if hit.status is TestStatus.TIMEOUT:
-        assert limits.test_timeout - 0.5 <= hit.duration < limits.test_timeout + 5, details
+        assert deadline - 0.5 <= hit.duration < deadline + 5, details
+        assert f"timed out after {deadline:g} s" in hit.message, details
     elif expect.fast:
-        assert hit.duration < limits.test_timeout, details  # failed at once, not at the deadline
+        assert hit.duration < deadline, details  # failed at once, not at the deadline
     # Only the test in progress: every other test passed, and the run as a whole is a failure
     # with a score, not an error or a timeout.
     assert not_passed(report) == {ABUSED}, details

@@ -48,8 +48,9 @@ class CircuitBreaker:
             recovery_timeout: seconds after opening until the breaker is HALF_OPEN; must be > 0.
             half_open_max_calls: trial calls admitted in a half-open period, and the number of
                 successful trials that close the breaker; must be >= 1.
-            expected_exception: an exception class or a tuple of them; only instances count as
-                failures, any other exception is re-raised and counts as nothing.
+            expected_exception: an exception class or a tuple of them (anything else raises
+                TypeError); only instances count as failures, any other exception is
+                re-raised and counts as nothing.
             fallback: None, or a callable whose result ``fallback(*args, **kwargs)`` is returned
                 for a rejected call instead of raising CircuitOpenError.
             clock: returns the current time in seconds; the only source of time.
@@ -89,9 +90,12 @@ class CircuitBreaker:
         OPEN, or HALF_OPEN with half_open_max_calls trials already admitted: do not call func;
         raise CircuitOpenError, or return fallback(*args, **kwargs) if a fallback was given.
         HALF_OPEN: an expected exception from a trial re-opens the breaker (restarting the
-        recovery timer) and is re-raised; half_open_max_calls successful trials close it.
+        recovery timer) and is re-raised; half_open_max_calls successful trials close it. Each
+        half-open period starts with no trial admitted and none succeeded.
         Unexpected exceptions are re-raised and count as neither failure nor success (a trial
-        frees its slot). No lock may be held while func or fallback runs.
+        frees its slot). No lock may be held while func or fallback runs. A call that finishes
+        after the breaker left the state (or half-open period) it was admitted in changes no
+        count and no state.
         """
         raise NotImplementedError("implement CircuitBreaker.call")
 

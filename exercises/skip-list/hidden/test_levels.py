@@ -65,7 +65,7 @@ def test_defaults_are_max_level_32_and_p_one_half(subject, kit):
     # as one comparison fewer or more on the way down, and in the levels drawn after it.
     for defaults, explicit, n in (
         ({}, {"max_level": 32, "p": 0.5}, 60),
-        ({"p": 0.99}, {"max_level": 32, "p": 0.99}, 24),
+        ({"p": 0.99}, {"max_level": 32, "p": 0.99}, 12),
     ):
         values = random.Random(6).sample(range(0, 2 * n, 2), 3)
         made = [

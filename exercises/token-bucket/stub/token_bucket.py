@@ -34,8 +34,8 @@ class TokenBucket:
             sleep: a function that waits the given number of seconds.
 
         Raises:
-            ValueError: ``capacity <= 0`` or ``refill_rate < 0`` (a value that is not a
-                number may raise ``TypeError`` instead).
+            ValueError: ``capacity <= 0``, ``refill_rate < 0``, or either is NaN (a value that
+                is not a number may raise ``TypeError`` instead).
         """
         raise NotImplementedError("implement TokenBucket.__init__")
 
@@ -70,10 +70,15 @@ class TokenBucket:
         The tokens are taken as soon as they are available (sleep no longer than needed).
         With a ``timeout`` (seconds), return ``False`` without taking anything once the tokens
         cannot be had within ``timeout`` seconds of the call (returning at once when that is
-        already certain is allowed); it never waits longer than ``timeout`` in all.
-        ``timeout=0`` does not wait at all.
+        already certain is allowed); it never waits longer than ``timeout`` in all. The
+        timeout is measured with ``clock`` from its reading at the call (whatever it reads)
+        and is not restarted by later sleeps; tokens due exactly when it ends count as within
+        it. ``sleep`` may return late: once the timeout has passed, wait no more. Never hold a
+        lock while sleeping: other threads' calls go ahead meanwhile. ``timeout=0`` does not
+        wait at all.
 
         Raises:
-            ValueError: ``n <= 0``, ``n > capacity`` or ``timeout < 0``.
+            ValueError: ``n <= 0``, ``n > capacity``, ``timeout < 0``, or ``n`` or ``timeout``
+                is NaN.
         """
         raise NotImplementedError("implement TokenBucket.acquire")
