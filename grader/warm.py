@@ -8,12 +8,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sandbox import SandboxBackend
+from sandbox.limits import MiB
 
 if TYPE_CHECKING:
     from sandbox.pool import PoolStats, WarmPool
-
-#: Megabytes to bytes.
-_MB = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -49,7 +47,7 @@ def shared_pool(backend: SandboxBackend, settings: WarmPoolSettings) -> WarmPool
                 backend.runtime,
                 backend.user,
                 size=settings.size,
-                memory_budget=settings.memory_mb * _MB,
+                memory_budget=settings.memory_mb * MiB,
             )
             if not _pools:
                 atexit.register(close_pools)  # Ctrl-C included; a crash is the reaper's

@@ -56,9 +56,11 @@ def pool(docker_sandbox: DockerSandbox) -> Iterator[WarmPool]:
     warm.close()
 
 
-def pool_containers(api: object, pool: WarmPool) -> set[str]:
-    """Ids of every container (running or not) of ``pool`` on the daemon."""
-    found = api.containers(all=True, filters={"label": f"{POOL_LABEL}={pool.id}"})  # type: ignore[attr-defined]
+def pool_containers(api: object, pool: WarmPool, running_only: bool = False) -> set[str]:
+    """Ids of the containers of ``pool`` on the daemon (only the running ones, if asked)."""
+    found = api.containers(  # type: ignore[attr-defined]
+        all=not running_only, filters={"label": f"{POOL_LABEL}={pool.id}"}
+    )
     return {item["Id"] for item in found}
 
 
@@ -169,18 +171,18 @@ def test_a_daemon_restart_empties_the_pool_and_it_refills(pool: WarmPool) -> Non
     assert len(before) == 3
     _restart_daemon()
     # The restart killed every ready container: the pool drops them and starts new ones.
-    wait_for(lambda: pool.stats().ready == 3 and not (before & _ready_ids(pool)), 120)
+    wait_for(
+        lambda: (
+            pool.stats().ready == 3
+            and not (before & pool_containers(pool.api, pool, running_only=True))
+        ),
+        120,
+    )
     fresh = pool.claim(LIMITS)
     assert fresh is not None and fresh not in before
     backend = DockerSandbox(pool.image, warm=lambda _limits: fresh, reap_leftovers=False)
     assert backend.run(ECHO, stdin=b"again").stdout == b"AGAIN\n"
     pool.discard([fresh], wait=True)
-
-
-def _ready_ids(pool: WarmPool) -> set[str]:
-    """Ids of the pool's ready containers (running, not handed out), from the daemon."""
-    running = pool.api.containers(filters={"label": f"{POOL_LABEL}={pool.id}"})
-    return {item["Id"] for item in running}
 
 
 def test_a_submission_hanging_in_put_loses_only_the_tests_that_call_put(
