@@ -12,7 +12,8 @@ from sandbox.errors import SandboxTimeout
 
 def write_within(write: Callable[[memoryview], int], fd: int, data: bytes, timeout: float) -> None:
     """Write all of ``data`` with a non-blocking ``write``, waiting for ``fd`` to become
-    writable, for at most ``timeout`` seconds in all; SandboxTimeout past that."""
+    writable, for at most ``timeout`` seconds in all; SandboxTimeout past that (with how
+    much was written)."""
     deadline = time.monotonic() + timeout
     view = memoryview(data)
     while view:
@@ -23,7 +24,9 @@ def write_within(write: Callable[[memoryview], int], fd: int, data: bytes, timeo
             pass
         left = deadline - time.monotonic()
         if left <= 0:
-            raise SandboxTimeout(f"the program did not read its input within {timeout:g} s")
+            error = SandboxTimeout(f"the program did not read its input within {timeout:g} s")
+            error.written = len(data) - len(view)
+            raise error
         select.select([], [fd], [], left)
 
 

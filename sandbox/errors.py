@@ -64,4 +64,10 @@ class ChannelClosed(SandboxError):
 
 
 class SandboxTimeout(SandboxError, TimeoutError):
-    """A caller-side timeout (``recv``/``wait``) passed; the program may still run."""
+    """A caller-side timeout (``recv``/``wait``/``send``) passed; the program may still run.
+
+    From ``send``, :attr:`written` says how many bytes of the data went through (the caller
+    may send the rest later); ``None`` where that is unknown.
+    """
+
+    written: int | None = None

@@ -12,11 +12,12 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 from grader.bridge import protocol, wire
 from grader.bridge.errors import ImportFailed, ProtocolViolation, SubjectDied, SubjectTimeout
 from grader.bridge.spare import SpareRun
+from grader.budget import TestBudget
 from grader.caps import OUTPUT_CAP
 from sandbox import SandboxError, SandboxResult, SandboxRun, SandboxTimeout
 from sandbox.models import end_in_words
@@ -44,7 +45,8 @@ class Subject:
         self.on_reverse: Callable[[dict[str, Any]], None] | None = None
         #: Adds what every outgoing frame carries (the bridge's clock times).
         self.outgoing: Callable[[dict[str, Any]], dict[str, Any]] = lambda message: message
-        self.deadline: float | None = None
+        #: The test in progress's time budget (``None`` between tests).
+        self.budget: TestBudget | None = None
         self.test_timeout = 0.0
         self.output = ""
         self.restarts = 0
@@ -93,8 +95,8 @@ class Subject:
                 self.start()
             except ImportFailed as exc:
                 raise SubjectDied(f"restarting the submission failed: {exc}") from None
-            if self.deadline is not None:  # a restart is the grader's time, not the test's
-                self.deadline = time.monotonic() + self.test_timeout
+            if self.budget is not None:  # a restart is the grader's time, not the test's
+                self.budget.restart()
 
     def close(self, graceful: bool = False, wait: bool = True) -> None:
         """End the current subject (if any) and keep what it printed.
@@ -136,14 +138,21 @@ class Subject:
 
     # -- per test ------------------------------------------------------------------
 
-    def begin_test(self, timeout: float) -> None:
-        """Set the deadline every call of the coming test must meet."""
+    def begin_test(self, timeout: float, ceiling: float | None = None) -> None:
+        """Set the budget the calls of the coming test share: ``timeout`` seconds, judged
+        as :class:`~grader.budget.TestBudget` does (CPU of this process and of the subject,
+        stall time of the machine), and never more than ``ceiling`` seconds of wall time."""
         self.test_timeout = timeout
-        self.deadline = time.monotonic() + timeout
+        self.budget = TestBudget(timeout, max(timeout, ceiling or timeout), cpu=self._test_cpu)
 
     def end_test(self) -> None:
-        """Clear the deadline."""
-        self.deadline = None
+        """Clear the budget."""
+        self.budget = None
+
+    def _test_cpu(self) -> float | None:
+        """CPU seconds of the harness (this process) and the current subject's sandbox."""
+        subject = self.cpu_usage()
+        return time.process_time() + (subject or 0.0)
 
     # -- requests ------------------------------------------------------------------
 
@@ -157,7 +166,8 @@ class Subject:
         request_id = self._next_id
         self._next_id += 1
         self.send({"id": request_id, "op": op, **fields})
-        deadline = self.deadline if self.deadline is not None else time.monotonic() + 60.0
+        # Outside a test (collection, a fixture's teardown) a call gets a fixed minute.
+        deadline = None if self.budget is not None else time.monotonic() + 60.0
         while True:
             message = self._read_message(deadline, "call")
             assert message is not None
@@ -176,29 +186,34 @@ class Subject:
         """Send one frame (a request or a reverse call's reply) to the subject."""
         if self.run is None:
             return  # the subject is gone; a late reply has nobody to reach
-        deadline = self.deadline if self.deadline is not None else time.monotonic() + 60.0
-        try:
-            # A submission that stops reading must not stall the harness past the deadline.
-            self.run.send(
-                wire.frame(self.outgoing(message)), timeout=max(deadline - time.monotonic(), 0.01)
-            )
-        except SandboxTimeout:
-            self.close(wait=False)
-            raise SubjectTimeout(f"timed out after {self.test_timeout:g} s") from None
-        except SandboxError:
-            self._died("call")
+        budget = self.budget
+        data = wire.frame(self.outgoing(message))
+        while True:
+            # A submission that stops reading must not stall the harness past the test's
+            # budget: the write waits until the budget could be spent, then resumes.
+            due = budget.due if budget is not None else time.monotonic() + 60.0
+            try:
+                self.run.send(data, timeout=max(due - time.monotonic(), 0.01))
+                return
+            except SandboxTimeout as exc:
+                overrun = budget.overrun() if budget is not None else "timed out after 60 s"
+                if overrun is not None or exc.written is None:
+                    self._timed_out(overrun or f"timed out after {self.test_timeout:g} s")
+                data = data[exc.written :]
+            except SandboxError:
+                self._died("call")
+                return
 
     def pump(self, seconds: float) -> None:
         """Serve reverse calls for up to ``seconds`` while no request is waiting for an answer."""
         if self.run is None:
             return
         until = time.monotonic() + seconds
-        # Reaching the test's own deadline while pumping is that test's timeout.
-        fatal = self.deadline is not None and self.deadline <= until
-        if fatal and self.deadline is not None:
-            until = self.deadline
+        # Spending the test's own budget while pumping is that test's timeout (checked by
+        # the reads, as for a call); reaching ``until`` just ends the pumping.
+        fatal = self.budget is not None
         while True:
-            message = self._read_message(until, "call", fatal=fatal)
+            message = self._read_message(until, "call", fatal=fatal, soft=True)
             if message is None:
                 return
             if "rid" not in message and "rec" not in message:
@@ -226,16 +241,15 @@ class Subject:
         return self.run.cpu_usage() if self.run is not None else None
 
     def _read_message(
-        self, deadline: float, what: str, fatal: bool = True
+        self, deadline: float | None, what: str, fatal: bool = True, soft: bool = False
     ) -> dict[str, Any] | None:
-        """Read one whole frame before ``deadline``; past it, a timeout of the test when
-        ``fatal``, else ``None`` (what arrived so far stays buffered)."""
+        """Read one whole frame; see :meth:`_read_exact` for the deadlines."""
         try:
-            header = self._read_exact(wire.HEADER_SIZE, deadline, what, fatal)
+            header = self._read_exact(wire.HEADER_SIZE, deadline, what, fatal, soft=soft)
             if header is None:
                 return None
             length = wire.frame_length(header)
-            body = self._read_exact(length, deadline, what, fatal, keep=header)
+            body = self._read_exact(length, deadline, what, fatal, keep=header, soft=soft)
             if body is None:
                 return None
             message = wire.parse(body)
@@ -253,23 +267,38 @@ class Subject:
         return message
 
     def _read_exact(
-        self, n: int, deadline: float, what: str, fatal: bool = True, keep: bytes = b""
+        self,
+        n: int,
+        deadline: float | None,
+        what: str,
+        fatal: bool = True,
+        keep: bytes = b"",
+        soft: bool = False,
     ) -> bytes | None:
         """Read exactly ``n`` bytes or fail the test (timeout, or the subject died).
 
-        Not ``fatal``: ``None`` at the deadline, with ``keep`` (a header already taken) put
-        back in front of the buffer so the frame can be read whole later.
+        A ``fatal`` call read fails the test once the test's budget is spent; a ``fatal``
+        read that is not ``soft`` also at ``deadline``. Otherwise reaching ``deadline`` returns
+        ``None``, with ``keep`` (a header already taken) put back in front of the buffer so
+        the frame can be read whole later.
         """
         assert self.run is not None
-        polled = fatal  # a non-fatal read looks at least once, even past its deadline
+        budget = self.budget if fatal and what == "call" else None
+        hard = fatal and not soft
+        polled = hard  # a read that may end quietly looks at least once, even past its end
         while len(self._buffer) < n:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 and polled:
-                if not fatal:
+            now = time.monotonic()
+            if deadline is not None and now >= deadline and polled:
+                if not hard:
                     self._buffer[:0] = keep
                     return None
-                self.close(wait=False)
-                raise SubjectTimeout(f"timed out after {self.test_timeout:g} s")
+                self._timed_out(f"timed out after {self.test_timeout:g} s")
+            if budget is not None and now >= budget.due:
+                message = budget.overrun()
+                if message is not None:
+                    self._timed_out(message)
+            ends = [t for t in (deadline, budget.due if budget else None) if t is not None]
+            remaining = min(ends) - now if ends else 60.0
             polled = True
             try:
                 chunk = self.run.recv(max(65536, n - len(self._buffer)), timeout=max(remaining, 0))
@@ -281,6 +310,11 @@ class Subject:
         data = bytes(self._buffer[:n])
         del self._buffer[:n]
         return data
+
+    def _timed_out(self, message: str) -> NoReturn:
+        """Replace the hung subject (without waiting for it) and fail the test as a timeout."""
+        self.close(wait=False)
+        raise SubjectTimeout(message)
 
     def _died(self, when: str) -> None:
         """The subject is gone: say how it ended."""

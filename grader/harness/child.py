@@ -101,7 +101,7 @@ def run_direct(spec: dict[str, Any], sink: Sink) -> None:
         kit=Kit,
         sink=sink,
         reference=lambda: _reference(spec),
-        session=AlarmDeadlines(spec.get("deadlines", {})),
+        session=AlarmDeadlines(spec.get("deadlines", {}), spec.get("test_timeout", 0.0)),
     )
     _quiet_pytest(_pytest_args(spec), plugin)
 

@@ -70,7 +70,7 @@ class _Session:
         if nodeid is not None:
             self.current = self.deadlines.get(nodeid, self.test_timeout)
         for bridge in self.side.bridges:
-            bridge.subject.begin_test(self.current)
+            bridge.subject.begin_test(self.current, self.test_timeout)
 
     def end_test(self) -> None:
         self.side.end_test()

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from grader.budget import TestBudget
 from grader.caps import OUTPUT_CAP
 from grader.exercise import Exercise
 from grader.harness.collection import collect_suite
@@ -36,6 +37,7 @@ from grader.report import TestStatus
 from grader.scoring import TestRecord
 from grader.timing import deadlines
 from sandbox import SandboxLimits
+from sandbox.proctree import TreeCpuMeter
 
 if TYPE_CHECKING:
     from sandbox.pool import WarmPool  # imports the Docker SDK: only where a pool is made
@@ -80,7 +82,7 @@ class ChildRunner:
         """What the child needs to know about the mode (and each test's deadline)."""
         limits = exercise.meta.limits
         if not self.backend:
-            return {"mode": "direct", "deadlines": deadlines}
+            return {"mode": "direct", "deadlines": deadlines, "test_timeout": limits.test_timeout}
         return {
             "mode": "isolated",
             "backend": self.backend,
@@ -99,11 +101,16 @@ class ChildRunner:
             return ISOLATED_IMPORT + ISOLATED_GRACE
         return max(5.0, exercise.meta.limits.test_timeout)
 
-    def _backstop(self, deadline: float) -> float:
+    def _backstop(self, deadline: float, ceiling: float, child: int) -> TestBudget:
         """When the parent gives up on a test with this deadline and kills the child. The
         child enforces the deadline itself (an alarm in direct mode, the bridge's call
-        deadlines in isolated mode); the parent steps in only when that could not work."""
-        return deadline + (ISOLATED_GRACE if self.backend else DIRECT_GRACE)
+        deadlines in isolated mode); the parent steps in only when that could not work: in
+        direct mode by the same rules a grace later (a loop in C ignores the alarm), in
+        isolated mode a grace after the ceiling (the child stopped answering at all)."""
+        if self.backend:
+            return TestBudget(ceiling + ISOLATED_GRACE, ceiling + ISOLATED_GRACE)
+        meter = TreeCpuMeter(child)
+        return TestBudget(deadline + DIRECT_GRACE, ceiling + DIRECT_GRACE, cpu=meter.sample)
 
     def run(
         self, exercise: Exercise, submission_dir: Path, tests: list[TestRecord]
@@ -178,6 +185,9 @@ class ChildRunner:
             start_new_session=True,
         )
         offset, progress = 0, ChildProgress(pending, outcome)
+        limits = exercise.meta.limits
+        watched: tuple[str, float] | None = None
+        backstop = TestBudget(0.0, 0.0)
         warm = WarmDispenser(self.pool, proc.stdin) if self.pool else None
         try:
             while True:
@@ -191,9 +201,12 @@ class ChildRunner:
                     break
                 now = time.monotonic()
                 current = progress.current
-                if current is not None and now - progress.started > self._backstop(
-                    test_deadlines[current]
-                ):
+                if current is not None and (current, progress.started) != watched:
+                    watched = (current, progress.started)
+                    backstop = self._backstop(
+                        test_deadlines[current], limits.test_timeout, proc.pid
+                    )
+                if current is not None and now >= backstop.due and backstop.overrun():
                     settle(
                         pending.pop(current),
                         TestStatus.TIMEOUT,

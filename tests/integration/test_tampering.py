@@ -397,8 +397,13 @@ def assert_costs_one_test(graded: Graded, mode: str, backend: str) -> TestResult
     # The abused test's own deadline (from the exercise's timing profile, grader/timing.py).
     deadline = timing.deadlines(exercise, [hit.name], "isolated")[hit.name]
     if hit.status is TestStatus.TIMEOUT:
-        assert deadline - 0.5 <= hit.duration < deadline + 5, details
-        assert f"timed out after {deadline:g} s" in hit.message, details
+        # At its own deadline; on a busy machine (grader/budget.py) as late as the ceiling,
+        # and then the message says the machine was busy.
+        assert deadline - 0.5 <= hit.duration < limits.test_timeout + 5, details
+        assert f"timed out after {deadline:g} s" in hit.message or (
+            f"timed out after {limits.test_timeout:g} s (its own limit of {deadline:g} s was"
+            " stretched: the machine was busy" in hit.message
+        ), details
     elif expect.fast:
         # Failed at once by the violation, not by waiting out a deadline (test_timeout is the
         # longest deadline any test can have; the profiled one may be shorter than a restart).

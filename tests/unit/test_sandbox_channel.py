@@ -15,7 +15,7 @@ import pytest
 
 from sandbox import ChannelClosed, SandboxTimeout
 from sandbox.bootstrap import BOOTSTRAP, READY, encode_bundle
-from sandbox.channel import OutputBuffer, ReadyGate
+from sandbox.channel import OutputBuffer, ReadyGate, write_within
 from sandbox.docker_channel import AttachChannel, raw_socket
 
 
@@ -158,3 +158,35 @@ def test_channel_cap_bounds_unread_bytes_only() -> None:
     buffer.feed(b"12345678")
     assert buffer.truncated and overflows == [1]
     assert buffer.take_all() == b"1234567812"
+
+
+def test_a_write_cut_short_says_how_much_went_through_and_can_be_resumed() -> None:
+    """A reader that stops reading: the write times out with the count written, and the
+    rest, sent once the reader drains, arrives whole and in order."""
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    data = bytes(range(256)) * 4096  # 1 MiB: far more than a pipe holds
+    with pytest.raises(SandboxTimeout) as cut:
+        write_within(lambda view: os.write(write_end, view), write_end, data, 0.05)
+    written = cut.value.written
+    assert written is not None and 0 < written < len(data)
+    received = bytearray()
+    reader = threading.Thread(
+        target=lambda: received.extend(_read_all(read_end, len(data))), daemon=True
+    )
+    reader.start()
+    write_within(lambda view: os.write(write_end, view), write_end, data[written:], 5.0)
+    reader.join(10)
+    os.close(write_end)
+    os.close(read_end)
+    assert bytes(received) == data
+
+
+def _read_all(fd: int, n: int) -> bytes:
+    chunks = bytearray()
+    while len(chunks) < n:
+        chunk = os.read(fd, n - len(chunks))
+        if not chunk:
+            break
+        chunks += chunk
+    return bytes(chunks)

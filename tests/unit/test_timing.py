@@ -101,7 +101,8 @@ def test_a_hang_costs_the_profiled_deadline_not_the_test_timeout(
     report = grade(adder_copy, from_path(hanging_adder(tmp_path), "adder.py"), DirectRunner())
     hung = [t for t in report.tests if t.status is TestStatus.TIMEOUT]
     assert {t.name for t in hung} == set(NAMES[:3])  # the add tests, and only those
-    assert all(t.message == f"timed out after {timing.FLOOR:g} s" for t in hung)
+    # (on a busy machine the message adds how long the clock ran)
+    assert all(t.message.startswith(f"timed out after {timing.FLOOR:g} s") for t in hung), hung
     assert all(t.status is TestStatus.PASSED for t in report.tests if t not in hung)
 
 

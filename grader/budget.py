@@ -1,0 +1,126 @@
+"""One test's time budget, fair on a busy machine.
+
+A test's deadline from the timing profile (:mod:`grader.timing`) is tight: twenty times what
+the reference took, at least half a second. On an idle machine wall time is the right measure.
+On a busy one (the service grading several submissions, CI running suites side by side) an
+honest test can wait far longer than that for a CPU, and must not fail for it. So a test is
+over its budget when any of these holds:
+
+- its wall time reached the ceiling (the exercise's ``test_timeout``), whatever the load;
+- the processes running it used ``limit`` seconds of CPU (a busy loop, however slowly the
+  machine lets it spin);
+- its wall time *minus the time the machine was stalled* reached ``limit``, where stalled
+  means some task waited for a CPU or for memory (the kernel's pressure stall information,
+  ``/proc/pressure``). A submission blocked forever (a deadlock, a sleep) is caught by this one:
+  on an idle machine after ``limit``, on a busy one later, never after the ceiling.
+
+Every measure is read by trusted code outside the submission. Where pressure information is
+missing (an old kernel, ``psi=0``) the third rule counts plain wall time, as before.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+_PRESSURE = Path("/proc/pressure")
+#: The shortest pause between two looks once the budget could be over.
+_MIN_STEP = 0.02
+
+
+def pressure_stall_seconds(root: Path = _PRESSURE) -> float | None:
+    """Seconds, since boot, in which some task waited for a CPU or for memory; ``None`` if
+    the kernel does not say."""
+    total = 0
+    try:
+        for resource in ("cpu", "memory"):
+            for line in (root / resource).read_text().splitlines():
+                if line.startswith("some "):
+                    total += int(line.rpartition("total=")[2])
+    except (OSError, ValueError):
+        return None
+    return total / 1e6
+
+
+class TestBudget:
+    """The limits of one test and what it used so far (see the module docstring).
+
+    ``cpu`` returns cumulative CPU seconds of the processes running the test (``None``: not
+    measurable, the CPU rule is skipped); ``clock`` and ``stall`` are injectable for tests.
+    """
+
+    __test__ = False  # not a pytest class, whatever its name
+
+    def __init__(
+        self,
+        limit: float,
+        ceiling: float,
+        cpu: Callable[[], float | None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        stall: Callable[[], float | None] = pressure_stall_seconds,
+    ) -> None:
+        self.limit = min(limit, ceiling)
+        self.ceiling = ceiling
+        self._cpu, self._clock, self._stall = cpu, clock, stall
+        self.restart()
+
+    def restart(self) -> None:
+        """Start counting from now (a new test, or a fresh subject after a restart)."""
+        self.started = self._clock()
+        self._stall_0 = self._stall()
+        self._cpu_0 = self._cpu() if self._cpu is not None else None
+        #: When it is first worth looking again (monotonic seconds).
+        self.due = self.started + self.limit
+
+    @property
+    def hard_end(self) -> float:
+        """When the ceiling is reached (monotonic seconds)."""
+        return self.started + self.ceiling
+
+    def overrun(self) -> str | None:
+        """The timeout message if the budget is spent, else ``None`` (and :attr:`due` moves
+        to the earliest moment it could be)."""
+        now = self._clock()
+        wall = now - self.started
+        stalled = self._stalled()
+        if wall >= self.ceiling:
+            message = f"timed out after {self.ceiling:g} s"
+            if self.limit < self.ceiling:
+                message += (
+                    f" (its own limit of {self.limit:g} s was stretched: the machine was busy"
+                    f" for {stalled:.1f} s of it)"
+                )
+            return message
+        cpu = self._cpu_used()
+        if wall - stalled >= self.limit:
+            return self._message(wall, stalled, "")
+        if cpu is not None and cpu >= self.limit:
+            return self._message(wall, stalled, " of CPU time")
+        waits = [self.ceiling - wall, self.limit - (wall - stalled)]
+        if cpu is not None:
+            waits.append((self.limit - cpu) / (os.cpu_count() or 1))
+        self.due = now + max(_MIN_STEP, min(waits))
+        return None
+
+    def _message(self, wall: float, stalled: float, what: str) -> str:
+        """The timeout message, saying so when the clock ran on while the machine was busy."""
+        message = f"timed out after {self.limit:g} s{what}"
+        if wall - self.limit >= 0.1:
+            message += f" ({wall:.1f} s by the clock, {stalled:.1f} s of it a busy machine)"
+        return message
+
+    def _cpu_used(self) -> float | None:
+        """CPU seconds used since the start, if measurable."""
+        if self._cpu is None or self._cpu_0 is None:
+            return None
+        now = self._cpu()
+        return None if now is None else now - self._cpu_0
+
+    def _stalled(self) -> float:
+        """Seconds the machine was stalled since the start (0 if unknown)."""
+        if self._stall_0 is None:
+            return 0.0
+        now = self._stall()
+        return 0.0 if now is None else max(0.0, now - self._stall_0)

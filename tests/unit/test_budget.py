@@ -1,0 +1,136 @@
+"""A test's time budget: tight on an idle machine, fair on a busy one, never past the ceiling."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from grader.budget import TestBudget, pressure_stall_seconds
+from grader.grading import grade
+from grader.harness.supervisor import DirectRunner
+from grader.submission import from_path
+
+from ..busy import assert_adds_passed_slowly, cpu_bound_adder, hogging_every_core
+
+
+class Machine:
+    """A fake clock, stall counter and CPU counter moved by hand."""
+
+    def __init__(self, pressure: bool = True) -> None:
+        self.now, self.stalled, self.cpu = 100.0, 50.0, 10.0
+        self.pressure = pressure
+
+    def run(self, wall: float, stalled: float = 0.0, cpu: float = 0.0) -> None:
+        self.now += wall
+        self.stalled += stalled
+        self.cpu += cpu
+
+    def budget(self, limit: float, ceiling: float, cpu: bool = True) -> TestBudget:
+        return TestBudget(
+            limit,
+            ceiling,
+            cpu=(lambda: self.cpu) if cpu else None,
+            clock=lambda: self.now,
+            stall=lambda: self.stalled if self.pressure else None,
+        )
+
+
+def test_on_an_idle_machine_the_limit_is_wall_time() -> None:
+    machine = Machine()
+    budget = machine.budget(0.5, 5.0)
+    machine.run(0.49)
+    assert budget.overrun() is None
+    assert budget.due >= machine.now + 0.01
+    machine.run(0.01)
+    assert budget.overrun() == "timed out after 0.5 s"
+
+
+def test_time_the_machine_was_stalled_does_not_count() -> None:
+    machine = Machine()
+    budget = machine.budget(0.5, 5.0)
+    machine.run(2.0, stalled=1.8, cpu=0.3)  # an honest test waiting for a CPU
+    assert budget.overrun() is None
+    # Looked at again no later than the unstalled time or the CPU time could reach the limit.
+    assert budget.due == pytest.approx(machine.now + min(0.3, 0.2 / (os.cpu_count() or 1)))
+    machine.run(0.3)
+    assert budget.overrun() == "timed out after 0.5 s (2.3 s by the clock, 1.8 s of it a busy machine)"
+
+
+def test_a_busy_loop_is_caught_by_its_cpu_time_however_busy_the_machine() -> None:
+    machine = Machine()
+    budget = machine.budget(0.5, 5.0)
+    machine.run(1.5, stalled=1.4, cpu=0.5)
+    assert budget.overrun() == (
+        "timed out after 0.5 s of CPU time (1.5 s by the clock, 1.4 s of it a busy machine)"
+    )
+
+
+def test_the_ceiling_holds_whatever_the_load() -> None:
+    machine = Machine()
+    budget = machine.budget(0.5, 5.0)
+    machine.run(4.9, stalled=4.9)
+    assert budget.overrun() is None
+    assert budget.due <= budget.hard_end
+    machine.run(0.1, stalled=0.1)
+    assert budget.overrun() == (
+        "timed out after 5 s (its own limit of 0.5 s was stretched: the machine was busy for"
+        " 5.0 s of it)"
+    )
+    unprofiled = machine.budget(5.0, 5.0)  # no profile: the limit is the ceiling
+    machine.run(5.0, stalled=5.0)
+    assert unprofiled.overrun() == "timed out after 5 s"
+
+
+def test_without_pressure_information_wall_time_counts() -> None:
+    machine = Machine(pressure=False)
+    budget = machine.budget(0.5, 5.0, cpu=False)
+    machine.run(0.5, stalled=0.5)
+    assert budget.overrun() is not None
+
+
+def test_restart_counts_from_now() -> None:
+    machine = Machine()
+    budget = machine.budget(0.5, 5.0)
+    machine.run(0.4, cpu=0.4)
+    budget.restart()
+    machine.run(0.4, cpu=0.4)
+    assert budget.overrun() is None
+    assert budget.hard_end == machine.now - 0.4 + 5.0
+
+
+def test_a_limit_above_the_ceiling_is_the_ceiling() -> None:
+    assert Machine().budget(9.0, 5.0).limit == 5.0
+
+
+def test_the_kernel_pressure_files_are_read(tmp_path: Path) -> None:
+    (tmp_path / "cpu").write_text(
+        "some avg10=1.00 avg60=0.50 avg300=0.10 total=1500000\n"
+        "full avg10=0.00 avg60=0.00 avg300=0.00 total=7\n"
+    )
+    (tmp_path / "memory").write_text(
+        "some avg10=0.00 avg60=0.00 avg300=0.00 total=250000\n"
+        "full avg10=0.00 avg60=0.00 avg300=0.00 total=9\n"
+    )
+    assert pressure_stall_seconds(tmp_path) == 1.75
+    (tmp_path / "memory").unlink()
+    assert pressure_stall_seconds(tmp_path) is None
+
+
+@pytest.fixture
+def busy_machine() -> Iterator[None]:
+    with hogging_every_core():
+        yield
+
+
+@pytest.mark.skipif(pressure_stall_seconds() is None, reason="no /proc/pressure on this kernel")
+def test_honest_tests_do_not_time_out_on_a_busy_machine(
+    tmp_path: Path, busy_machine: None
+) -> None:
+    """Each add takes about 0.2 s of CPU, under the 0.5 s floor, but on a machine with three
+    busy loops per core it takes over a second of wall time: a wall-time deadline fails it."""
+    exercise, source = cpu_bound_adder(tmp_path, "direct")
+    report = grade(exercise, from_path(source, "adder.py"), DirectRunner())
+    assert_adds_passed_slowly(report)
