@@ -7,7 +7,9 @@ acknowledged after the grading (``acks_late``), handed back if the worker proces
 after ``visibility_timeout`` if never acknowledged. Redelivery and duplicates are harmless:
 only the holder of a submission's lease may grade it or store its result (:mod:`api.leases`).
 Celery retries a message only for an infrastructure fault (the database could not be reached
-to lease it); a failing or timed-out submission is a result, never a retry.
+to lease it); a failing or timed-out submission is a result, never a retry. A Redis broker is
+used through :mod:`api.redisbroker`, so that an acknowledgement lost while Redis restarts
+cannot stop a grading node from taking messages.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import threading
 from typing import Any
+from urllib.parse import urlsplit
 
 from api.events import RedisEvents
 from api.notify import Notifier
@@ -42,6 +46,7 @@ def make_celery(settings: Settings) -> Any:
     transport: dict[str, Any] = {"visibility_timeout": settings.visibility_timeout}
     if (settings.broker_url or "").startswith(("redis://", "rediss://")):
         transport["global_keyprefix"] = f"{settings.queue_name}:"
+        _use_slot_freeing_redis(app, settings.broker_url or "")
     app.conf.update(
         task_acks_late=True,
         task_reject_on_worker_lost=True,
@@ -81,6 +86,17 @@ def make_celery(settings: Settings) -> Any:
             raise task.retry(exc=exc, countdown=delay) from None
 
     return app
+
+
+def _use_slot_freeing_redis(app: Any, url: str) -> None:
+    """Consume Redis through :class:`api.redisbroker.SlotFreeingTransport`: an ack that fails
+    while Redis restarts must not leave a grading node unable to take messages."""
+    app.conf.broker_transport = "api.redisbroker:SlotFreeingTransport"
+    if url.startswith("rediss://") and "ssl_" not in urlsplit(url).query:
+        # Kombu recognises a bare rediss:// URL by its scheme only (and would then not check
+        # the certificate); here the broker's certificate is checked unless the URL says
+        # otherwise (?ssl_cert_reqs=...).
+        app.conf.broker_use_ssl = {"ssl_cert_reqs": ssl.CERT_REQUIRED}
 
 
 class CeleryDispatcher:

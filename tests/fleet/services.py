@@ -64,10 +64,12 @@ class Backends:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.postgres_url.rsplit("/", 1)[0] + f"/{name}"
 
-    def restart_redis(self, down: float = 0.0) -> None:
-        """Stop Redis (it saves its append-only file), wait ``down`` s, start it again."""
+    def stop_redis(self) -> None:
+        """Stop Redis (it saves its append-only file); connections to it are cut."""
         _script("start-redis.sh", "stop")
-        time.sleep(down)
+
+    def start_redis(self) -> None:
+        """Start Redis again (with the queue it saved)."""
         _script("start-redis.sh", "start")
 
     def stop_postgres(self) -> None:
