@@ -7,8 +7,8 @@ honest test can wait far longer than that for a CPU, and must not fail for it. S
 over its budget when any of these holds:
 
 - its wall time reached the ceiling (the exercise's ``test_timeout``), whatever the load;
-- the processes running it used ``limit`` seconds of CPU (a busy loop, however slowly the
-  machine lets it spin);
+- the processes running it used ``cpu_limit`` seconds of CPU (a busy loop, however slowly
+  the machine lets it spin; by default ``cpu_limit`` is ``limit``);
 - its wall time *minus the time the machine was stalled* reached ``limit``, where stalled
   means some task waited for a CPU or for memory (the kernel's pressure stall information,
   ``/proc/pressure``). A submission blocked forever (a deadlock, a sleep) is caught by this one:
@@ -60,9 +60,12 @@ class TestBudget:
         cpu: Callable[[], float | None] | None = None,
         clock: Callable[[], float] = time.monotonic,
         stall: Callable[[], float | None] = pressure_stall_seconds,
+        cpu_limit: float | None = None,
     ) -> None:
         self.limit = min(limit, ceiling)
         self.ceiling = ceiling
+        #: The CPU rule's limit (default: ``limit``).
+        self.cpu_limit = min(self.limit, cpu_limit) if cpu_limit is not None else self.limit
         self._cpu, self._clock, self._stall = cpu, clock, stall
         self.restart()
 
@@ -72,7 +75,7 @@ class TestBudget:
         self._stall_0 = self._stall()
         self._cpu_0 = self._cpu() if self._cpu is not None else None
         #: When it is first worth looking again (monotonic seconds).
-        self.due = self.started + self.limit
+        self.due = self.started + (self.cpu_limit if self._cpu is not None else self.limit)
 
     @property
     def hard_end(self) -> float:
@@ -95,19 +98,19 @@ class TestBudget:
             return message
         cpu = self._cpu_used()
         if wall - stalled >= self.limit:
-            return self._message(wall, stalled, "")
-        if cpu is not None and cpu >= self.limit:
-            return self._message(wall, stalled, " of CPU time")
+            return self._message(self.limit, wall, stalled, "")
+        if cpu is not None and cpu >= self.cpu_limit:
+            return self._message(self.cpu_limit, wall, stalled, " of CPU time")
         waits = [self.ceiling - wall, self.limit - (wall - stalled)]
         if cpu is not None:
-            waits.append((self.limit - cpu) / (os.cpu_count() or 1))
+            waits.append((self.cpu_limit - cpu) / (os.cpu_count() or 1))
         self.due = now + max(_MIN_STEP, min(waits))
         return None
 
-    def _message(self, wall: float, stalled: float, what: str) -> str:
+    def _message(self, limit: float, wall: float, stalled: float, what: str) -> str:
         """The timeout message, saying so when the clock ran on while the machine was busy."""
-        message = f"timed out after {self.limit:g} s{what}"
-        if wall - self.limit >= 0.1:
+        message = f"timed out after {limit:g} s{what}"
+        if wall - limit >= 0.1:
             message += f" ({wall:.1f} s by the clock, {stalled:.1f} s of it a busy machine)"
         return message
 

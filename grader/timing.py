@@ -1,8 +1,9 @@
 """Per-test deadlines from the reference's timing profile.
 
 ``grader validate`` records how long each hidden test takes on the reference solution
-(:func:`record`): the slowest of its runs, per mode (``direct`` or ``isolated``), into
-``timing.json`` beside the exercise's ``exercise.toml``, with a hash of the hidden suite.
+(:func:`record`): the fastest of its runs (the least disturbed by a busy machine), per mode
+(``direct`` or ``isolated``), into ``timing.json`` beside the exercise's ``exercise.toml``,
+with a hash of the hidden suite.
 Grading gives each test :data:`MULTIPLE` times its recorded time, at least :data:`FLOOR`
 seconds and at most the exercise's ``test_timeout`` (:func:`deadlines`), counted as
 :class:`~grader.budget.TestBudget` does so that a busy machine does not fail honest tests. A
@@ -22,12 +23,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from grader.exercise import Exercise
 
-#: A test's deadline is this many times its slowest time on the reference (complexity tests
-#: accept a solution up to about 5 x the reference's cost; the rest is margin)...
-MULTIPLE = 20.0
-#: ...but never less than this many seconds (hundreds of times what most tests take). A busy
-#: machine does not eat into it: see :mod:`grader.budget` for how a deadline is judged.
+#: A test's deadline is this many times its time on the reference (complexity tests accept a
+#: solution up to about 5 x the reference's cost, so this leaves as much again; a busy machine
+#: does not eat into it, see :mod:`grader.budget`)...
+MULTIPLE = 10.0
+#: ...but never less than this many seconds (hundreds of times what most tests take).
 FLOOR = 0.5
+#: A test held to the floor (the reference needs a few milliseconds) is also over once its
+#: processes used this much CPU time: on a busy machine a busy loop is caught after a quarter
+#: second of spinning, however long the machine makes that take.
+CPU_FLOOR = 0.25
 #: Where the profile lives, beside exercise.toml.
 PROFILE_NAME = "timing.json"
 MODES = ("direct", "isolated")
@@ -41,7 +46,7 @@ class TimingProfile(BaseModel):
     multiple: float = MULTIPLE
     floor: float = FLOOR
     tests: dict[str, dict[str, float]] = Field(
-        default_factory=dict, description="mode -> test name -> slowest seconds on the reference"
+        default_factory=dict, description="mode -> test name -> fastest seconds on the reference"
     )
 
 
@@ -89,18 +94,23 @@ def deadlines(exercise: Exercise, names: Iterable[str], mode: str) -> dict[str, 
     return result
 
 
+def cpu_limit(limit: float) -> float:
+    """The CPU rule's limit for a test whose deadline is ``limit`` (see :data:`CPU_FLOOR`)."""
+    return min(limit, CPU_FLOOR) if limit <= FLOOR else limit
+
+
 def record(exercise: Exercise, mode: str, runs: Iterable[Mapping[str, float]]) -> Path | None:
-    """Store the slowest time of each test over ``runs`` (each: test name -> seconds) for
+    """Store the fastest time of each test over ``runs`` (each: test name -> seconds) for
     ``mode``, keeping the other mode's times if the suite is unchanged. Returns the file
     written, or ``None`` when the exercise's directory is read-only (an installed package)."""
-    slowest: dict[str, float] = {}
+    fastest: dict[str, float] = {}
     for run in runs:
         for name, seconds in run.items():
-            slowest[name] = max(slowest.get(name, 0.0), round(seconds, 4))
-    if not slowest:
+            fastest[name] = min(fastest.get(name, seconds), round(seconds, 4))
+    if not fastest:
         return None
     profile = load_profile(exercise) or TimingProfile(suite_hash=suite_hash(exercise))
-    profile.tests[mode] = dict(sorted(slowest.items()))
+    profile.tests[mode] = dict(sorted(fastest.items()))
     path = profile_path(exercise)
     try:
         path.write_text(json.dumps(profile.model_dump(), indent=2) + "\n", encoding="utf-8")

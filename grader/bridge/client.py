@@ -19,6 +19,7 @@ from grader.bridge.errors import ImportFailed, ProtocolViolation, SubjectDied, S
 from grader.bridge.spare import SpareRun
 from grader.budget import TestBudget
 from grader.caps import OUTPUT_CAP
+from grader.timing import cpu_limit
 from sandbox import SandboxError, SandboxResult, SandboxRun, SandboxTimeout
 from sandbox.models import end_in_words
 
@@ -143,7 +144,12 @@ class Subject:
         as :class:`~grader.budget.TestBudget` does (CPU of this process and of the subject,
         stall time of the machine), and never more than ``ceiling`` seconds of wall time."""
         self.test_timeout = timeout
-        self.budget = TestBudget(timeout, max(timeout, ceiling or timeout), cpu=self._test_cpu)
+        self.budget = TestBudget(
+            timeout,
+            max(timeout, ceiling or timeout),
+            cpu=self._test_cpu,
+            cpu_limit=cpu_limit(timeout),
+        )
 
     def end_test(self) -> None:
         """Clear the budget."""

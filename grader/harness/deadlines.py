@@ -17,6 +17,7 @@ import time
 from types import FrameType
 
 from grader.budget import TestBudget
+from grader.timing import cpu_limit
 
 
 class DeadlineExceeded(BaseException):
@@ -52,10 +53,13 @@ class AlarmDeadlines:
             self.current = self.deadlines.get(nodeid, 0.0)
         if self.enabled and self.current > 0:
             self.budget = TestBudget(
-                self.current, max(self.ceiling, self.current), cpu=time.process_time
+                self.current,
+                max(self.ceiling, self.current),
+                cpu=time.process_time,
+                cpu_limit=cpu_limit(self.current),
             )
             signal.signal(signal.SIGALRM, self._expired)
-            signal.setitimer(signal.ITIMER_REAL, self.current)
+            signal.setitimer(signal.ITIMER_REAL, max(self.budget.due - time.monotonic(), 0.001))
 
     def end_test(self) -> None:
         """Disarm the alarm."""

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from grader import timing
 from grader.budget import TestBudget, pressure_stall_seconds
 from grader.grading import grade
 from grader.harness.supervisor import DirectRunner
@@ -56,7 +57,9 @@ def test_time_the_machine_was_stalled_does_not_count() -> None:
     # Looked at again no later than the unstalled time or the CPU time could reach the limit.
     assert budget.due == pytest.approx(machine.now + min(0.3, 0.2 / (os.cpu_count() or 1)))
     machine.run(0.3)
-    assert budget.overrun() == "timed out after 0.5 s (2.3 s by the clock, 1.8 s of it a busy machine)"
+    assert (
+        budget.overrun() == "timed out after 0.5 s (2.3 s by the clock, 1.8 s of it a busy machine)"
+    )
 
 
 def test_a_busy_loop_is_caught_by_its_cpu_time_however_busy_the_machine() -> None:
@@ -126,11 +129,34 @@ def busy_machine() -> Iterator[None]:
 
 
 @pytest.mark.skipif(pressure_stall_seconds() is None, reason="no /proc/pressure on this kernel")
-def test_honest_tests_do_not_time_out_on_a_busy_machine(
-    tmp_path: Path, busy_machine: None
-) -> None:
-    """Each add takes about 0.2 s of CPU, under the 0.5 s floor, but on a machine with three
-    busy loops per core it takes over a second of wall time: a wall-time deadline fails it."""
+def test_honest_tests_do_not_time_out_on_a_busy_machine(tmp_path: Path, busy_machine: None) -> None:
+    """Each add takes 0.15 s of CPU, under the floor's CPU limit, but on a machine with five
+    busy loops per core it takes over 0.5 s of wall time: a wall-time deadline fails it."""
     exercise, source = cpu_bound_adder(tmp_path, "direct")
     report = grade(exercise, from_path(source, "adder.py"), DirectRunner())
     assert_adds_passed_slowly(report)
+
+
+def test_the_cpu_rule_may_have_a_tighter_limit_of_its_own() -> None:
+    machine = Machine()
+    budget = TestBudget(
+        0.5,
+        5.0,
+        cpu=lambda: machine.cpu,
+        clock=lambda: machine.now,
+        stall=lambda: machine.stalled,
+        cpu_limit=0.25,
+    )
+    assert budget.due == machine.now + 0.25  # first look when the CPU rule could fire
+    machine.run(0.8, stalled=0.7, cpu=0.24)
+    assert budget.overrun() is None
+    machine.run(0.1, stalled=0.09, cpu=0.01)
+    assert budget.overrun() == (
+        "timed out after 0.25 s of CPU time (0.9 s by the clock, 0.8 s of it a busy machine)"
+    )
+
+
+def test_only_tests_held_to_the_floor_get_the_cpu_floor() -> None:
+    assert timing.cpu_limit(timing.FLOOR) == timing.CPU_FLOOR
+    assert timing.cpu_limit(timing.FLOOR + 0.1) == timing.FLOOR + 0.1
+    assert timing.cpu_limit(0.1) == 0.1  # a limit below the CPU floor (set by hand) stays
