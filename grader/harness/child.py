@@ -69,6 +69,8 @@ def _pytest_args(spec: dict[str, Any]) -> list[str]:
     ]
     for nodeid in spec.get("deselect", []):
         args += ["--deselect", nodeid]
+    if spec.get("stop_at_first_failure"):
+        args.append("--exitfirst")
     return args
 
 

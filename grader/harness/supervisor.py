@@ -70,8 +70,12 @@ class ChildRunner:
         image: str | None = None,
         runtime: str | None = None,
         pool: WarmPool | None = None,
+        stop_at_first_failure: bool = False,
     ) -> None:
         self.backend = backend
+        #: Stop at the first test that does not pass; the rest are ``not_run`` (a mutation
+        #: run only needs to know that a mutant was caught, and by which test).
+        self.stop_at_first_failure = stop_at_first_failure
         self.image = image
         self.runtime = runtime
         #: Warm containers for the child's sandboxes (Docker only), owned by the caller.
@@ -130,18 +134,21 @@ class ChildRunner:
                 progressed = self._one_child(
                     exercise, submission_dir, workdir, pending, outcome, deadline, test_deadlines
                 )
-                if not progressed:
+                if not progressed or self._stopped(outcome, pending):
                     break
+        stopped = self._stopped(outcome, pending) and not outcome.error and not outcome.timed_out
         reason = outcome.error or (
             "the whole run hit its time limit"
             if outcome.timed_out
+            else "the run stopped at the first failure"
+            if stopped
             else "the test process stopped early"
         )
         # Never started because the whole run's limit came first: not a timeout of their own.
         # (A submission whose import hung or failed is what each test's status still blames.)
         unstarted = (
             TestStatus.NOT_RUN
-            if outcome.timed_out and not outcome.error
+            if (outcome.timed_out and not outcome.error) or stopped
             else TestStatus.TIMEOUT
             if outcome.timed_out
             else TestStatus.ERROR
@@ -150,6 +157,12 @@ class ChildRunner:
             settle(record, unstarted, f"not run: {reason}")
         outcome.output = outcome.output[-OUTPUT_CAP:]
         return outcome
+
+    def _stopped(self, outcome: SuiteOutcome, pending: dict[str, TestRecord]) -> bool:
+        """Whether the run stops here because a settled test did not pass (only when asked)."""
+        return self.stop_at_first_failure and any(
+            r.status is not TestStatus.PASSED for r in outcome.records if r.nodeid not in pending
+        )
 
     def _one_child(
         self,
@@ -172,6 +185,7 @@ class ChildRunner:
             submission_dir=str(submission_dir),
             **self._mode_spec(exercise, {k: test_deadlines[k] for k in pending}),
             deselect=[t.nodeid for t in outcome.records if t.nodeid not in pending],
+            stop_at_first_failure=self.stop_at_first_failure,
         )
         log_path = workdir / f"output-{time.monotonic_ns()}.log"
         log = log_path.open("wb")
@@ -197,7 +211,7 @@ class ChildRunner:
                     if isinstance(event, WarmWanted) and warm is not None:
                         warm.answer(event)
                     progress.take(event)
-                if exited:
+                if exited or self._stopped(outcome, pending):
                     break
                 now = time.monotonic()
                 current = progress.current
@@ -243,6 +257,8 @@ class ChildRunner:
             if killed and self.backend == "docker":
                 reap_docker()
         code = proc.returncode
+        if self._stopped(outcome, pending):
+            progress.current = None  # ended by us: the test in progress is just not run
         if progress.current is not None and progress.current in pending:
             settle(
                 pending.pop(progress.current),

@@ -10,7 +10,7 @@ import pytest
 
 from grader.exercise import Exercise
 from grader.grading import grade
-from grader.harness.supervisor import DirectRunner
+from grader.harness.supervisor import ChildRunner, DirectRunner
 from grader.public import to_public
 from grader.report import Report, RunStatus, TestStatus
 from grader.submission import from_path
@@ -167,3 +167,24 @@ def test_output_is_captured(adder: Exercise, write_module: WriteModule) -> None:
     report = run(adder, write_module(source))
     assert report.status is RunStatus.PASSED
     assert "loaded" in report.output and "adding 2 3" in report.output
+
+
+def test_a_run_asked_to_stop_at_the_first_failure_runs_nothing_after_it(
+    adder: Exercise, write_module: WriteModule
+) -> None:
+    """What a mutation run uses: the first test that does not pass (in suite order) ends the
+    run, and every test after it is not run, not blamed."""
+    path = write_module("def add(a, b):\n    return 6 if a == 2 else a + b\n" + STUB_CLASS)
+    runner = ChildRunner(stop_at_first_failure=True)
+    report = grade(adder, from_path(path, adder.meta.module), runner)
+    names = [t.name for t in report.tests]
+    first = names.index("test_add_integers")
+    assert [t.status for t in report.tests[:first]] == [TestStatus.PASSED] * first
+    assert report.tests[first].status is TestStatus.FAILED
+    later = report.tests[first + 1 :]
+    assert later and all(t.status is TestStatus.NOT_RUN for t in later)
+    assert all(t.message == "not run: the run stopped at the first failure" for t in later)
+    assert report.status is RunStatus.FAILED
+    # The same submission graded whole: the later tests ran (and passed).
+    whole = run(adder, path)
+    assert all(t.status is TestStatus.PASSED for t in whole.tests[first + 1 :])
