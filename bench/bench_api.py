@@ -46,7 +46,7 @@ def start_server(args: argparse.Namespace, workdir: Path) -> tuple[subprocess.Po
                "--host", "127.0.0.1", "--port", str(port), "--open",
                "--sandbox", args.sandbox, "--workers", str(args.workers),
                "--database-url", f"sqlite:///{workdir / 'bench.sqlite3'}",
-               "--exercises", str(args.exercises)]
+               "--exercises", str(args.exercises.resolve())]
     log = (workdir / "server.log").open("wb")
     proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=workdir)
     url = f"http://127.0.0.1:{port}"
