@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import os
 import sys
+import sysconfig
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -69,6 +71,11 @@ def collect_each(
     return [collect(fn(*args), limit) for args in args_list]
 
 
+def read(obj: Any, name: str) -> Any:
+    """``getattr(obj, name)``: a property of a submission object, read in a kit thread."""
+    return getattr(obj, name)
+
+
 #: The helpers a hidden test may hand to a thread group by name (e.g. ``kit.outcomes``).
 BATCH_HELPERS: dict[str, Callable[..., Any]] = {
     "call_each": call_each,
@@ -76,6 +83,7 @@ BATCH_HELPERS: dict[str, Callable[..., Any]] = {
     "run_calls": run_calls,
     "collect": collect,
     "collect_each": collect_each,
+    "read": read,
 }
 
 
@@ -112,3 +120,120 @@ class ThreadGroup:
             thread.join(max(0.0, deadline - _monotonic()))
         sys.setswitchinterval(self._old_interval)
         return [o if o is not None else ["timeout"] for o in self._outcomes]
+
+
+#: A stepped call left paused this long runs free, so a test that never releases it cannot
+#: keep the submission's thread (and any lock it holds) stuck for the rest of the run.
+STEP_PAUSE_LIMIT = 30.0
+
+
+def _library_dirs() -> tuple[str, ...]:
+    """Folders of code that is not the submission's: the standard library, installed
+    packages, and the grader package (this bridge, the kit's objects)."""
+    paths = sysconfig.get_paths()
+    dirs = {paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib") if key in paths}
+    dirs.add(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    return tuple(os.path.join(os.path.abspath(d), "") for d in dirs)
+
+
+_LIBRARY_DIRS = _library_dirs()
+
+
+def is_submission_code(filename: str) -> bool:
+    """Whether a code object's file is the submission's, whose lines a stepped call counts."""
+    return not filename.startswith("<") and not os.path.abspath(filename).startswith(_LIBRARY_DIRS)
+
+
+class SteppedCall:
+    """One call in its own thread that pauses before each line of the submission's code it
+    is about to run, until the test lets it run more lines (``advance``) or run free
+    (``release``): a way to stop a thread at every point of an operation in turn.
+
+    It pauses only between lines (a line tracer), never inside one, and holds whatever locks
+    the submission holds at that point, exactly as a thread preempted there would.
+    """
+
+    def __init__(self, call: Sequence[Any]) -> None:
+        self._cond = threading.Condition()
+        self._allowed = 0  # lines it may start
+        self._lines = 0  # lines it has started
+        self._paused = self._free = self._done = False
+        self._outcome: list[Any] | None = None
+        self._known: dict[str, bool] = {}
+        self._thread = threading.Thread(target=self._run, args=(call,), daemon=True)
+        self._thread.start()
+
+    def _run(self, call: Sequence[Any]) -> None:
+        fn, args, kwargs = unpack_call(call)
+        sys.settrace(self._on_call)
+        try:
+            self._outcome = outcome(lambda: fn(*args, **kwargs))
+        except BaseException as exc:  # e.g. SystemExit: still an outcome, not a hang
+            self._outcome = ["raise", type(exc).__name__, str(exc)[:OUTCOME_MESSAGE_LIMIT]]
+        finally:
+            sys.settrace(None)
+            with self._cond:
+                self._done = True
+                self._cond.notify_all()
+
+    def _on_call(self, frame: Any, event: str, arg: Any) -> Any:
+        """Trace the lines of the submission's frames only."""
+        filename = frame.f_code.co_filename
+        mine = self._known.get(filename)
+        if mine is None:
+            mine = self._known[filename] = is_submission_code(filename)
+        return self._on_line if mine and not self._free else None
+
+    def _on_line(self, frame: Any, event: str, arg: Any) -> Any:
+        if event == "line" and not self._free:
+            self._pause_if_due()
+        return self._on_line
+
+    def _pause_if_due(self) -> None:
+        """Wait here while the lines allowed are used up; then count the line."""
+        with self._cond:
+            deadline = _monotonic() + STEP_PAUSE_LIMIT
+            while not self._free and self._lines >= self._allowed:
+                self._paused = True
+                self._cond.notify_all()
+                left = deadline - _monotonic()
+                if left <= 0:
+                    self._free = True
+                    break
+                self._cond.wait(left)
+            self._paused = False
+            self._lines += 1
+
+    def advance(self, lines: int, timeout: float = 10.0) -> str:
+        """Let it run ``lines`` more lines, then pause before the next one. Returns
+        ``"paused"`` once it waits there, ``"done"`` if the call ended first, or
+        ``"running"`` if neither happened within ``timeout`` seconds (stuck, e.g. on a lock)."""
+        if type(lines) is not int or lines < 0:
+            raise ValueError("lines must be a non-negative int")
+        with self._cond:
+            self._allowed += lines
+            self._cond.notify_all()
+            self._cond.wait_for(
+                lambda: self._done or (self._paused and self._lines >= self._allowed),
+                max(0.0, float(timeout)),
+            )
+            if self._done:
+                return "done"
+            return "paused" if self._paused and self._lines >= self._allowed else "running"
+
+    def lines(self) -> int:
+        """How many lines of the submission's code it has started."""
+        return self._lines
+
+    def release(self) -> None:
+        """Stop pausing: the call runs to its end."""
+        with self._cond:
+            self._free = True
+            self._cond.notify_all()
+
+    def join(self, timeout: float = 10.0) -> list[Any]:
+        """The call's outcome (as ``ThreadGroup.join`` gives it), or ``["timeout"]`` if it has
+        not ended within ``timeout`` seconds."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._done, max(0.0, float(timeout)))
+            return self._outcome if self._outcome is not None else ["timeout"]

@@ -155,6 +155,12 @@ def safe_text(fn: Callable[[Any], Any], obj: Any) -> str:
     return text[:TEXT_LIMIT] if type(text) is str else "<unprintable>"
 
 
+def _stepped(call: list[Any]) -> batches.SteppedCall:
+    if type(call) is not list or not call:
+        raise wire.WireError("a stepped call needs [fn, args, kwargs]")
+    return batches.SteppedCall(call)
+
+
 def _threads(calls: list[Any], switch_interval: float | None) -> batches.ThreadGroup:
     if switch_interval is not None and type(switch_interval) is not float:
         raise wire.WireError("switch_interval must be a float")
@@ -200,6 +206,7 @@ OPERATIONS: dict[str, Operation] = {
             "a thread group",
             _is_reference,
         ),
+        Operation("stepped", (("call", "value"),), _stepped, "a stepped call", _is_reference),
     )
 }
 

@@ -2,6 +2,7 @@
 
 from grader.bridge.batches import ThreadGroup
 
+from .interleave import Interleaving
 from .kit import Kit
 from .local import (
     ComparisonCounter,
@@ -18,6 +19,7 @@ __all__ = [
     "FakeClock",
     "FakeSleep",
     "Gate",
+    "Interleaving",
     "Kit",
     "Script",
     "ThreadGroup",

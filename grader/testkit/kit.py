@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from grader.bridge import batches
 
+from . import interleave
 from .local import (
     ComparisonCounter,
     CountingKey,
@@ -67,11 +68,20 @@ class Kit:
 
     def _call_bridge(self, call: Sequence[Any]) -> RemoteBatches | None:
         """Where a thread's call runs: its callable's side, or for a kit batch helper
-        (``(kit.outcomes, (breaker.call, batch))``) the side of the helper's callable."""
+        (``(kit.outcomes, (breaker.call, batch))``) the side of the helper's callable, for
+        ``kit.run_calls`` the side of the first of its calls that has one."""
         bridge = self._bridge(call[0])
         helper = getattr(call[0], "__self__", None) is self
         if bridge is None and helper and len(call) > 1 and call[1]:
-            bridge = self._bridge(call[1][0])
+            first = call[1][0]
+            if getattr(call[0], "__name__", "") == "run_calls":
+                inner = (c[0] for c in first if isinstance(c, Sequence) and c)
+                bridge = next(filter(None, map(self._bridge, inner)), None)
+            else:
+                bridge = self._bridge(first)
+        if bridge is None and helper and self._side is not None:
+            # Run here, the helper would make requests from a second thread: refuse instead.
+            raise TypeError("a kit helper in a thread must name a submission object to run with")
         return bridge
 
     # -- test doubles ----------------------------------------------------------------
@@ -133,6 +143,41 @@ class Kit:
             return batches.ThreadGroup(calls, switch_interval)
         interval = float(switch_interval) if switch_interval is not None else None
         return bridge.batch("threads", calls=[list(c) for c in calls], switch_interval=interval)
+
+    def stepped(
+        self, fn: Callable[..., Any], args: Sequence[Any] = (), kwargs: dict[str, Any] | None = None
+    ) -> Any:
+        """Start ``fn(*args, **kwargs)`` in a thread on the submission's side, paused before
+        the first line of the submission's code it would run: ``.advance(lines, timeout)``
+        lets it run that many more lines and pause again (``"paused"``, ``"done"`` or
+        ``"running"`` if stuck), ``.release()`` lets it run free, ``.join(timeout)`` gives its
+        outcome. ``fn`` may be a kit helper, e.g. ``kit.stepped(kit.read, (bucket, "tokens"))``.
+        """
+        call: list[Any] = [fn, list(args)] + ([dict(kwargs)] if kwargs else [])
+        bridge = self._call_bridge(call)
+        if bridge is None:
+            return batches.SteppedCall(call)
+        return bridge.batch("stepped", call=call)
+
+    def interleavings(
+        self,
+        make: Callable[[], Any],
+        first: Callable[[Any], Sequence[Any]],
+        second: Callable[[Any], Sequence[Any]],
+        window: float = interleave.WINDOW,
+    ) -> list[interleave.Interleaving]:
+        """For each line boundary of call ``first(target)`` in the submission's code, stop it
+        there and run call ``second(target)`` whole, each point on a fresh ``target = make()``;
+        one :class:`~grader.testkit.interleave.Interleaving` per point. Assert that every
+        point's outcomes and final state are those of some serial order: a thread-safe
+        object passes at every point, one with a missing lock fails at the point it matters.
+        """
+        return interleave.sweep(self, make, first, second, window)
+
+    def read(self, obj: Any, name: str) -> Any:
+        """``getattr(obj, name)``; as a call in a kit thread (``(kit.read, (bucket, "tokens"))``)
+        it reads a property on the submission's side."""
+        return getattr(obj, name)
 
     def call_each(self, fn: Callable[..., Any], args_list: Iterable[Sequence[Any]]) -> list[Any]:
         """Call ``fn(*args)`` for each args in one batch; the results, counting keys unwrapped."""
