@@ -58,12 +58,20 @@ mypy
 # does. (Each step returns on failure explicitly: `set -e` does not apply inside a function
 # whose status is tested.) The slower, fuller checks stay commands of their own (README):
 # grader validate --sandbox docker (mode agreement), grader validate --mutate (full run).
+# (`set -o pipefail` is on, so a failing grader in a pipe fails the step.)
 service_lane() {
   # GRADER_FLEET_FULL=1: the slow API tests (schema fuzzing, load, crash) run in fleet mode too.
   GRADER_FLEET_FULL=1 python -m pytest -q -rs tests/api tests/fleet tests/browser \
     tests/integration/test_newcomer_walk.py "$@" || return 1
   step "grader validate (direct mode, reference must pass 3 of 3)"
   grader validate --runs 3 || return 1
+  # The full machine-mutation run takes about 10 minutes on two cores: a fast subset here
+  # (every lock-removal mutant, and a fixed sample of 30 per exercise), the full run is
+  # `grader validate --mutate` (README).
+  step "grader validate --mutate, fast subset: every lock mutant"
+  grader validate --mutate --operators lock | python scripts/mutation_summary.py || return 1
+  step "grader validate --mutate, fast subset: a fixed sample of 30 mutants per exercise"
+  grader validate --mutate --sample 30 | python scripts/mutation_summary.py || return 1
 }
 
 rest_lane() {
