@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,9 +20,9 @@ from grader.harness.supervisor import ChildRunner
 from grader.public import to_public
 from grader.report import Report, RunStatus, TestStatus
 from grader.submission import from_text
-from sandbox import ProcessSandbox, SandboxError, select_backend
 
-from ..conftest import FIXTURES, docker_required
+from ..conftest import FIXTURES
+from .conftest import backend_or_skip
 
 HOSTILE = FIXTURES / "hostile"
 DETACHED_TOKEN = "hostile-detached-7f3a9c"
@@ -60,35 +59,6 @@ CASES = {
 }
 
 
-def backend_or_skip(name: str) -> None:
-    """Fail (in CI) or skip when the backend cannot serve as a security boundary here."""
-    if name == "process":
-        if not ProcessSandbox().security_boundary:
-            pytest.skip("the process backend is no security boundary without bubblewrap")
-        return
-    try:
-        backend, _ = select_backend("docker")
-        backend.close()
-    except SandboxError as exc:
-        if docker_required():
-            pytest.fail(f"Docker is required in this run but unavailable: {exc}")
-        pytest.skip(f"Docker unavailable: {exc}")
-
-
-def leftover_containers() -> list[str]:
-    """Sandbox containers whose owner is gone: what a grading must never leave."""
-    import docker
-
-    from sandbox.reaper import LABEL, is_leftover
-
-    api = docker.APIClient()
-    try:
-        return [c["Id"][:12] for c in api.containers(all=True, filters={"label": f"{LABEL}=1"})
-                if is_leftover(c.get("Labels") or {})]
-    finally:
-        api.close()
-
-
 def processes_with(token: str) -> list[int]:
     """Pids whose command line mentions ``token``."""
     found = []
@@ -101,15 +71,6 @@ def processes_with(token: str) -> list[int]:
             if token.encode() in cmdline:
                 found.append(int(entry))
     return found
-
-
-@pytest.fixture(params=["process", pytest.param("docker", marks=pytest.mark.docker)])
-def backend(request: pytest.FixtureRequest) -> Iterator[str]:
-    """Each sandbox backend that is a security boundary here."""
-    backend_or_skip(request.param)
-    yield request.param
-    if request.param == "docker":
-        assert leftover_containers() == []
 
 
 def grade_hostile(adder: Exercise, name: str, backend: str) -> tuple[Report, float]:

@@ -7,7 +7,6 @@ stall time from ``/proc/pressure``; a wall-time deadline alone fails these tests
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,24 +17,14 @@ from grader.harness.supervisor import ChildRunner
 from grader.submission import from_path
 
 from ..busy import assert_adds_passed_slowly, cpu_bound_adder, hogging_every_core
-from .test_adversarial import backend_or_skip, leftover_containers
-
-
-@pytest.fixture(params=["process", pytest.param("docker", marks=pytest.mark.docker)])
-def isolated_backend(request: pytest.FixtureRequest) -> Iterator[str]:
-    """Each sandbox backend that is a security boundary here."""
-    backend_or_skip(request.param)
-    yield request.param
-    if request.param == "docker":
-        assert leftover_containers() == []
 
 
 @pytest.mark.skipif(pressure_stall_seconds() is None, reason="no /proc/pressure on this kernel")
 def test_honest_isolated_tests_do_not_time_out_on_a_busy_machine(
-    tmp_path: Path, isolated_backend: str
+    tmp_path: Path, backend: str
 ) -> None:
     exercise, source = cpu_bound_adder(tmp_path, "isolated")
-    runner = ChildRunner(backend=isolated_backend)
+    runner = ChildRunner(backend=backend)
     with hogging_every_core():
         report = grade(exercise, from_path(source, "adder.py"), runner)
     assert report.mode == "isolated"

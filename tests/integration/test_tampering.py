@@ -45,7 +45,7 @@ from grader.submission import from_text
 from grader.validation import _stage_mutants
 
 from ..conftest import FIXTURES
-from .test_adversarial import backend_or_skip, leftover_containers
+from .conftest import backend_or_skip, leftover_containers
 
 TAMPERING = FIXTURES / "tampering"
 CATALOGUE = Catalogue(default_exercises_dir())
@@ -118,16 +118,6 @@ class Gradings:
 @pytest.fixture(scope="module")
 def gradings() -> Gradings:
     return Gradings()
-
-
-@pytest.fixture(params=["process", pytest.param("docker", marks=pytest.mark.docker)])
-def backend(request: pytest.FixtureRequest) -> Iterator[str]:
-    """Each sandbox backend that is a security boundary here (Docker fails, not skips, when
-    required), and no container left behind after the test."""
-    backend_or_skip(request.param)
-    yield request.param
-    if request.param == "docker":
-        assert leftover_containers() == []
 
 
 def summary(report: Report) -> str:
