@@ -201,7 +201,7 @@ class ChildRunner:
         offset, progress = 0, ChildProgress(pending, outcome)
         limits = exercise.meta.limits
         watched: tuple[str, float] | None = None
-        backstop = TestBudget(0.0, 0.0)
+        backstop: TestBudget | None = None  # the budget of the test in progress, once seen
         warm = WarmDispenser(self.pool, proc.stdin) if self.pool else None
         try:
             while True:
@@ -220,7 +220,12 @@ class ChildRunner:
                     backstop = self._backstop(
                         test_deadlines[current], limits.test_timeout, proc.pid
                     )
-                if current is not None and now >= backstop.due and backstop.overrun():
+                if (
+                    current is not None
+                    and backstop is not None
+                    and now >= backstop.due
+                    and backstop.overrun()
+                ):
                     settle(
                         pending.pop(current),
                         TestStatus.TIMEOUT,
