@@ -85,15 +85,26 @@ rest_lane() {
 
 step "pytest and validation, two lanes: service | the rest"
 SERVICE_LOG="$(mktemp)"
+REST_LOG="$(mktemp)"
 service_lane "$@" >"$SERVICE_LOG" 2>&1 &
 service_pid=$!
 rest_rc=0
-rest_lane "$@" || rest_rc=$?
+rest_lane "$@" 2>&1 | tee "$REST_LOG" || rest_rc=$?
 service_rc=0
 wait "$service_pid" || service_rc=$?
 step "service lane (rc=$service_rc)"
 cat "$SERVICE_LOG"
-rm -f "$SERVICE_LOG"
+
+# CI shows only the tail of this output: repeat what failed, so the evidence is there.
+failure_digest() {  # lane name, rc, log
+  [ "$2" -eq 0 ] && return 0
+  printf '\n--- %s lane failed (rc=%s): its failures, then its last lines ---\n' "$1" "$2"
+  grep -E '^(FAILED|ERROR) |[[:space:]]FAIL$|^E   ' "$3" | head -40 || true
+  tail -n 15 "$3"
+}
+failure_digest rest "$rest_rc" "$REST_LOG"
+failure_digest service "$service_rc" "$SERVICE_LOG"
+rm -f "$SERVICE_LOG" "$REST_LOG"
 if [ "$rest_rc" -ne 0 ] || [ "$service_rc" -ne 0 ]; then
   echo "failed: rest lane rc=$rest_rc, service lane rc=$service_rc" >&2
   exit 1
