@@ -97,6 +97,8 @@ class WarmPool:
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._closed = threading.Event()
+        #: Removals under way on threads of their own (``discard``); ``close`` waits for them.
+        self._removers: list[threading.Thread] = []
         self._counts = dict.fromkeys(("created", "claims", "misses", "removed", "daemon_errors"), 0)
         self._serial = itertools.count()
         self._thread = threading.Thread(target=self._refill_loop, name="warm-pool", daemon=True)
@@ -134,6 +136,8 @@ class WarmPool:
         if not ids:
             return
         worker = threading.Thread(target=self._remove_all, args=(ids,), daemon=True)
+        with self._lock:
+            self._removers = [t for t in self._removers if t.is_alive()] + [worker]
         worker.start()
         if wait:
             worker.join()
@@ -155,6 +159,12 @@ class WarmPool:
         self._closed.set()
         self._wake.set()
         self._thread.join(timeout=30)
+        # A removal in flight makes the daemon refuse a second one ("already in progress"):
+        # wait for it, or a container would outlive the pool's close.
+        with self._lock:
+            removers, self._removers = self._removers, []
+        for worker in removers:
+            worker.join(timeout=30)
         with self._lock:
             ids = [w.id for q in self._ready.values() for w in q] + list(self._handed)
             self._ready.clear()

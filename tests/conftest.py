@@ -17,7 +17,7 @@ FIXTURE_EXERCISES = FIXTURES / "exercises"
 
 def docker_required() -> bool:
     """Whether this run must fail, not skip, when Docker is missing."""
-    return os.environ.get("GRADER_REQUIRE_DOCKER") == "1" or os.environ.get("CI") == "true"
+    return os.environ.get("GRADER_REQUIRE_DOCKER") == "1" or os.environ.get("CI", "").lower() == "true"
 
 
 @pytest.fixture(scope="session")

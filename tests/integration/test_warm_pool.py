@@ -99,6 +99,19 @@ def test_the_pool_refills_after_claims(pool: WarmPool) -> None:
     pool.discard([c for c in first if c])
 
 
+def test_close_waits_for_removals_still_under_way(docker_sandbox: DockerSandbox) -> None:
+    """A grading's containers are discarded on a thread of their own, and the pool may be
+    closed at once after (the end of ``grader validate``): nothing may outlive the close."""
+    warm = WarmPool(docker_sandbox.api, docker_sandbox.image, None, docker_sandbox.user, size=3)
+    warm.warm_up(LIMITS)
+    wait_for(lambda: warm.stats().ready == 3)
+    handed = [warm.claim(LIMITS) for _ in range(3)]
+    assert None not in handed
+    warm.discard([c for c in handed if c])  # not waited for
+    warm.close()
+    assert not pool_containers(docker_sandbox.api, warm)
+
+
 def test_a_warm_run_works_and_is_removed_by_the_pool(
     pool: WarmPool, docker_sandbox: DockerSandbox
 ) -> None:
