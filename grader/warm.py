@@ -48,6 +48,7 @@ def shared_pool(backend: SandboxBackend, settings: WarmPoolSettings) -> WarmPool
                 backend.user,
                 size=settings.size,
                 memory_budget=settings.memory_mb * MiB,
+                socket_channel=backend.socket_channel,
             )
             if not _pools:
                 atexit.register(close_pools)  # Ctrl-C included; a crash is the reaper's

@@ -10,14 +10,16 @@ bootstrap (:data:`BOOTSTRAP`, run as ``python3 -I -S -c``) that
    from stdin, using exact-size ``os.read`` calls so not one byte of the program's input
    is consumed,
 2. writes them into the tmpfs work dir (``O_EXCL|O_NOFOLLOW``),
-3. writes :data:`READY` to stdout (the host strips it and so learns the
+3. if the host passed it a socket channel (:mod:`sandbox.docker_socket`), connects to it and
+   puts the connection on stdin and stdout,
+4. writes :data:`READY` to stdout (the host strips it and so learns the
    program is starting), and
-4. ``execve``\\s the bundle's argv with an environment of ``PATH`` only.
+5. ``execve``\\s the bundle's argv with an environment of ``PATH`` only.
 
 The argv travels in the bundle, not on the container's command line, so a container can be
 created and started before its job is known (the warm pool, :mod:`sandbox.pool`).
 
-After the ``exec`` the same stdin/stdout pipes are the program's channel. No
+After the ``exec`` the same stdin/stdout are the program's channel. No
 trusted code runs in the container after untrusted code has started.
 """
 
@@ -28,6 +30,8 @@ from collections.abc import Mapping, Sequence
 from sandbox.models import SANDBOX_PATH, check_relative_path
 
 MAGIC = b"GSB2"
+#: Where a container with a socket channel finds it (:mod:`sandbox.docker_socket`).
+CHANNEL_SOCKET = "/grader-channel/s"
 READY = b"\x00grader-sandbox-ready\x00"
 
 BOOTSTRAP = f"""\
@@ -61,6 +65,17 @@ for _ in range(num(4)):
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
     while data:
         data = data[os.write(fd, data):]
+    os.close(fd)
+if os.path.exists({CHANNEL_SOCKET!r}):  # the host listens: the channel is this socket
+    import _socket
+    s = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    try:
+        s.connect({CHANNEL_SOCKET!r})
+    except OSError as e:
+        raise SystemExit("grader-bootstrap: cannot connect the channel: %s" % e.strerror)
+    fd = s.detach()
+    os.dup2(fd, 0)
+    os.dup2(fd, 1)
     os.close(fd)
 os.write(1, {READY!r})
 try:

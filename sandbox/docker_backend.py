@@ -2,7 +2,8 @@
 
 Life of a run: create (all hardening options, see :func:`host_config_options`)
 -> attach stdin/stdout/stderr -> start -> stream the job files to the
-bootstrap (:mod:`sandbox.bootstrap`) -> READY -> the program talks over the
+bootstrap (:mod:`sandbox.bootstrap`) -> READY -> the program talks over its
+socket channel (:mod:`sandbox.docker_socket`) or, where the daemon cannot mount it, the
 attach socket -> exit or host-side kill -> inspect (exit code, OOMKilled) ->
 remove with ``v=True, force=True``. Nothing is ever ``exec``-ed into a
 container, and nothing is read back from its filesystem.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,12 +22,21 @@ import docker
 import docker.errors
 
 from sandbox.base import SandboxRun, TrackingBackend, close_at_exit
-from sandbox.bootstrap import READY
+from sandbox.bootstrap import READY, encode_bundle
 from sandbox.cgroup import read_cpu_counter
+from sandbox.channel import OutputBuffer
 from sandbox.docker_channel import AttachChannel, raw_socket
 from sandbox.docker_container import SANDBOX_USER, create_container, host_config_options
 from sandbox.docker_errors import translate_docker_error
-from sandbox.errors import RuntimeMissing
+from sandbox.docker_socket import (
+    Listener,
+    SocketChannel,
+    is_mount_refused,
+    new_channel_dir,
+    socket_channel_wanted,
+    warm_channel_dir,
+)
+from sandbox.errors import RuntimeMissing, SandboxError, SandboxStartError
 from sandbox.image import default_image, default_runtime
 from sandbox.limits import SandboxLimits
 from sandbox.models import SandboxJob, split_status
@@ -60,6 +71,8 @@ class DockerRun(SandboxRun):
         self._cpu_file: Path | None = None
         self._cpu_lock = threading.Lock()
         self._owned = True
+        self._listener: Listener | None = None
+        self._socket: SocketChannel | None = None
 
     def _launch(self) -> None:
         """Create (or take a warm container), attach, start, send the job, wait for READY."""
@@ -68,13 +81,16 @@ class DockerRun(SandboxRun):
             warm = backend.take_warm(job.limits)
             # A warm container is removed by the pool that made it, after this run.
             self._owned = warm is None
-            self.container_id = warm or create_container(
-                self._api, backend.image, backend.runtime, backend.user, job.limits
-            )
+            self.container_id = warm or self._create()
+            if self._listener is None and warm is not None:
+                self._listen(warm_channel_dir(self._api, warm))
             sock = self._api.attach_socket(
                 self.container_id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
             )
-            self._channel = AttachChannel(raw_socket(sock), self._stdout, self._stderr, READY)
+            # With a socket channel the attach stream carries only stderr and the bootstrap's
+            # own failures; the program's stdout comes over the socket.
+            stdout = self._stdout if self._listener is None else OutputBuffer(4096)
+            self._channel = AttachChannel(raw_socket(sock), stdout, self._stderr, READY)
             self._channel.start()
             if warm is None:
                 self._api.start(self.container_id)
@@ -86,12 +102,64 @@ class DockerRun(SandboxRun):
         self._begin()
         self._monitor = threading.Thread(target=self._watch_exit, name="sandbox-exit", daemon=True)
         self._monitor.start()
-        self._boot(self._channel.gate)
+        if self._listener is None:
+            self._boot(self._channel.gate)
+        else:
+            self._boot_over_socket(self._listener, self._channel)
+
+    def _create(self) -> str:
+        """Create a container for this run, with a socket channel if the backend has them."""
+        backend = self._backend
+        args = (self._api, backend.image, backend.runtime, backend.user, self.job.limits)
+        if backend.socket_channel:
+            channel = new_channel_dir()
+            self._listen(channel[1])
+            try:
+                return create_container(*args, channel=channel)
+            except docker.errors.APIError as exc:
+                if not is_mount_refused(exc):
+                    raise
+                # The daemon cannot see this machine's files (e.g. it runs elsewhere).
+                backend.socket_channel = False
+                self._listener, listener = None, self._listener
+                assert listener is not None
+                listener.close()
+        return create_container(*args)
+
+    def _listen(self, directory: Path | None) -> None:
+        """Listen for the bootstrap in ``directory`` (nothing if there is none)."""
+        if directory is not None:
+            self._listener = Listener(directory)
+
+    def _boot_over_socket(self, listener: Listener, attach: AttachChannel) -> None:
+        """Send the job over the attach stream, take the bootstrap's connection, wait for READY
+        on it; on failure say how the bootstrap ended, as :meth:`_boot` does."""
+        try:
+            with contextlib.suppress(SandboxError):
+                self._write_stdin(encode_bundle(self.job.argv, self.job.files))
+            deadline = time.monotonic() + self.job.limits.wall_timeout + 30
+            conn = listener.accept(deadline, attach.gate.ready)
+            if conn is not None:
+                self._socket = SocketChannel(conn, self._stdout, READY)
+                self._socket.gate.ready.wait(max(deadline - time.monotonic(), 0))
+            if self._socket is None or not self._socket.gate.ok:
+                result = self.kill()
+                detail = (result.stderr or result.stdout).decode(errors="replace").strip()
+                raise SandboxStartError(
+                    f"sandbox bootstrap failed ({result.describe()}): {detail[-500:]}",
+                    fix="run: grader doctor",
+                )
+            attach.close_write()  # the bootstrap read its bundle; stdin is the socket now
+        except BaseException:
+            self.kill()
+            raise
 
     def _abort(self) -> None:
         """Clean up a launch that failed before the program started."""
         if self._channel is not None:
             self._channel.close(timeout=0)
+        if self._listener is not None:
+            self._listener.close()
         if self.container_id is not None:
             # Best effort: the reaper retries later.
             with contextlib.suppress(Exception):
@@ -114,7 +182,11 @@ class DockerRun(SandboxRun):
         except Exception:
             pass  # daemon trouble: the status stays unknown
         finally:
+            if self._socket is not None:
+                self._socket.close()
             self._channel.close()
+            if self._listener is not None:
+                self._listener.close()
             if self._owned:
                 self._remove()
             exit_code, sig = split_status(state.get("ExitCode"), shell_convention=True)
@@ -138,12 +210,14 @@ class DockerRun(SandboxRun):
                 continue  # e.g. "removal already in progress"
 
     def _write_stdin(self, data: bytes, timeout: float | None = None) -> None:
-        assert self._channel is not None
-        self._channel.send(data, timeout)
+        channel = self._socket or self._channel
+        assert channel is not None
+        channel.send(data, timeout)
 
     def _shut_stdin(self) -> None:
-        if self._channel is not None:
-            self._channel.close_write()
+        channel = self._socket or self._channel
+        if channel is not None:
+            channel.close_write()
 
     def _terminate(self) -> None:
         if self.container_id is None or self.done:
@@ -203,6 +277,9 @@ class DockerSandbox(TrackingBackend):
             one): a :class:`~sandbox.pool.WarmPool`'s ``claim`` or a link to one in another
             process. Each id it gives must be a started container waiting at the bootstrap,
             never given out before; its maker removes it after the run.
+        socket_channel: Talk to the program over a Unix socket (:mod:`sandbox.docker_socket`)
+            rather than the attach stream; by default where the daemon is on this machine and
+            runs containers with its own runtime.
     """
 
     name = "docker"
@@ -217,6 +294,7 @@ class DockerSandbox(TrackingBackend):
         api: Any = None,
         reap_leftovers: bool = True,
         warm: Callable[[SandboxLimits], str | None] | None = None,
+        socket_channel: bool | None = None,
     ) -> None:
         if user.partition(":")[0] in ("0", "root", ""):
             raise ValueError("the sandbox user must not be root")
@@ -233,6 +311,11 @@ class DockerSandbox(TrackingBackend):
                 raise RuntimeMissing(f"the Docker daemon has no runtime named {self.runtime!r}")
             if reap_leftovers:
                 reap(self.api)
+            self.socket_channel = (
+                socket_channel_wanted(self.api, self.runtime)
+                if socket_channel is None
+                else socket_channel
+            )
         except Exception as exc:
             raise translate_docker_error(exc, image=self.image) from exc
         close_at_exit(self)

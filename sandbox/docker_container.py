@@ -4,11 +4,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from docker.types import LogConfig, Ulimit
+from docker.types import LogConfig, Mount, Ulimit
 
 from sandbox.bootstrap import bootstrap_command
+from sandbox.docker_socket import CHANNEL_LABEL, MOUNT_POINT
 from sandbox.limits import SandboxLimits
 from sandbox.models import SANDBOX_PATH, WORKDIR
 from sandbox.reaper import container_labels
@@ -54,13 +56,24 @@ def create_container(
     *,
     labels: dict[str, str] | None = None,
     idle_seconds: float = 0.0,
+    channel: tuple[str, Path] | None = None,
 ) -> str:
     """Create one hardened container, waiting to start at the bootstrap; returns its id.
 
     Nothing of a job is in it: the program and its files arrive on stdin once it runs, so the
     same call makes a container for a run now or a warm one for later (``idle_seconds``: how
-    long it may wait first, which pushes back the reaper's deadline).
+    long it may wait first, which pushes back the reaper's deadline). ``channel``, a token and
+    a directory from :func:`~sandbox.docker_socket.new_channel_dir`, is mounted read-only for
+    a socket channel.
     """
+    options = host_config_options(limits, user)
+    labels = {**container_labels(limits.wall_timeout + idle_seconds), **(labels or {})}
+    if channel is not None:
+        token, directory = channel
+        options["mounts"] = [
+            Mount(target=MOUNT_POINT, source=str(directory), type="bind", read_only=True)
+        ]
+        labels[CHANNEL_LABEL] = token
     created = api.create_container(
         image,
         entrypoint=bootstrap_command(),
@@ -73,8 +86,8 @@ def create_container(
         stdin_open=True,
         detach=False,  # sets AttachStdin/StdinOnce: our half-close is the program's EOF
         tty=False,
-        labels={**container_labels(limits.wall_timeout + idle_seconds), **(labels or {})},
+        labels=labels,
         runtime=runtime,
-        host_config=api.create_host_config(**host_config_options(limits, user)),
+        host_config=api.create_host_config(**options),
     )
     return str(created["Id"])

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sandbox.docker_container import create_container
+from sandbox.docker_socket import is_mount_refused, new_channel_dir, remove_channel_dir
 from sandbox.limits import SandboxLimits
 from sandbox.reaper import OWNER_LABEL
 
@@ -75,6 +76,7 @@ class WarmPool:
         size: How many ready containers to keep per shape of limits (0 disables the pool).
         memory_budget: Upper bound, in bytes, on the summed memory limits of ready containers.
         max_idle: A ready container older than this many seconds is replaced.
+        socket_channel: Give each container a socket channel (:mod:`sandbox.docker_socket`).
     """
 
     def __init__(
@@ -87,10 +89,14 @@ class WarmPool:
         size: int = 2,
         memory_budget: int = 2 << 30,
         max_idle: float = 300.0,
+        socket_channel: bool = False,
     ) -> None:
         self.api, self.image, self.runtime, self.user = api, image, runtime, user
         self.size, self.memory_budget, self.max_idle = max(size, 0), memory_budget, max_idle
         self.id = secrets.token_hex(6)
+        self.socket_channel = socket_channel
+        #: The channel directory's token of each container that has one.
+        self._tokens: dict[str, str] = {}
         self._ready: dict[SandboxLimits, deque[_Warm]] = {}
         self._wanted: dict[SandboxLimits, float] = {}
         self._handed: set[str] = set()
@@ -206,15 +212,7 @@ class WarmPool:
         limits = self._most_needed()
         if limits is None or self._closed.is_set():
             return False
-        container_id = create_container(
-            self.api,
-            self.image,
-            self.runtime,
-            self.user,
-            limits,
-            labels={POOL_LABEL: self.id, "grader.sandbox.pool.serial": str(next(self._serial))},
-            idle_seconds=self.max_idle,
-        )
+        container_id = self._create(limits)
         try:
             self.api.start(container_id)
         except BaseException:
@@ -232,6 +230,27 @@ class WarmPool:
         if closing:
             self._remove_all([container_id])
         return True
+
+    def _create(self, limits: SandboxLimits) -> str:
+        """Create one warm container (with a socket channel, if the daemon can mount it)."""
+        labels = {POOL_LABEL: self.id, "grader.sandbox.pool.serial": str(next(self._serial))}
+        args = (self.api, self.image, self.runtime, self.user, limits)
+        if self.socket_channel:
+            channel = new_channel_dir()
+            try:
+                container_id = create_container(
+                    *args, labels=labels, idle_seconds=self.max_idle, channel=channel
+                )
+            except Exception as exc:
+                remove_channel_dir(channel[0])
+                if not is_mount_refused(exc):
+                    raise
+                self.socket_channel = False  # the daemon cannot see this machine's files
+            else:
+                with self._lock:
+                    self._tokens[container_id] = channel[0]
+                return container_id
+        return create_container(*args, labels=labels, idle_seconds=self.max_idle)
 
     def _most_needed(self) -> SandboxLimits | None:
         """The wanted shape with the fewest ready containers below ``size``, within budget."""
@@ -274,6 +293,8 @@ class WarmPool:
             with self._lock:
                 self._handed.discard(container_id)
                 self._counts["removed"] += 1
+                token = self._tokens.pop(container_id, "")
+            remove_channel_dir(token)
 
 
 def describe_pools(api: Any) -> str:

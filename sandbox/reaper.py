@@ -4,7 +4,8 @@ Every container carries :data:`LABEL` plus its owner (host and pid) and the
 time after which it is certainly overdue. A container is a leftover when its
 deadline has passed or its owner process on this host is gone. Containers of
 other live graders on the same daemon are left alone, so two graders can
-share a daemon.
+share a daemon. Socket-channel directories (:mod:`sandbox.docker_socket`) that no live
+container names go with them.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import os
 import socket
 import time
 from typing import Any
+
+from sandbox.docker_socket import CHANNEL_LABEL, prune_channel_dirs
 
 LABEL = "grader.sandbox"
 OWNER_LABEL = "grader.sandbox.owner"
@@ -70,11 +73,16 @@ def reap(api: Any, *, everything: bool = False) -> list[str]:
     containers are ignored: another reaper may have been faster.
     """
     removed = []
+    live_channels: set[str] = set()
     for info in api.containers(all=True, filters={"label": f"{LABEL}=1"}):
-        if everything or is_leftover(info.get("Labels") or {}):
+        labels = info.get("Labels") or {}
+        if everything or is_leftover(labels):
             try:
                 api.remove_container(info["Id"], v=True, force=True)
             except Exception:
                 continue  # gone already, or another reaper is removing it
             removed.append(info["Id"])
+        else:
+            live_channels.add(labels.get(CHANNEL_LABEL, ""))
+    prune_channel_dirs(live_channels)
     return removed

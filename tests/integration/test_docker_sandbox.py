@@ -9,15 +9,18 @@ practical (see docs/security.md for the table).
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import resource
 import socket
+import stat
 import textwrap
 import threading
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import docker.errors
@@ -30,6 +33,7 @@ from sandbox import (
     SandboxLimits,
     SandboxStartError,
 )
+from sandbox.docker_socket import MOUNT_POINT, channel_base
 from sandbox.reaper import DEADLINE_LABEL, LABEL, OWNER_LABEL
 
 from .cpu_probe import CPU_SERVER, cpu_of
@@ -68,7 +72,7 @@ def host_processes_with(marker: str) -> list[int]:
 # -- a probe run: HostConfig inspected during the run + facts from inside -----
 
 PROBE = r"""
-import ctypes, errno, json, os, resource, socket, sys
+import ctypes, errno, json, os, resource, socket, stat, sys
 
 def status(key):
     for line in open("/proc/self/status"):
@@ -96,6 +100,12 @@ def read(path):
 
 def write_root():
     open("/probe-root-write", "w").write("x")
+
+def connect_channel():
+    socket.socket(socket.AF_UNIX).connect("/grader-channel/s")
+
+def write_channel():
+    open("/grader-channel/x", "w").write("x")
 
 def exec_from_tmp():
     with open("/tmp/run.sh", "w") as fh:
@@ -128,7 +138,11 @@ facts = {
     "env": dict(os.environ),
     "rlimits": {n: resource.getrlimit(getattr(resource, "RLIMIT_" + n.upper()))
                 for n in ("nofile", "fsize", "core", "cpu")},
-    "mounts": {m: mount_opts(m) for m in ("/", "/tmp", "/work")},
+    "mounts": {m: mount_opts(m) for m in ("/", "/tmp", "/work", "/grader-channel")},
+    "channel_files": os.listdir("/grader-channel") if os.path.isdir("/grader-channel") else None,
+    "channel_connect_errno": errno_of(connect_channel),
+    "channel_write_errno": errno_of(write_channel),
+    "stdin_stdout_are_sockets": [stat.S_ISSOCK(os.fstat(fd).st_mode) for fd in (0, 1)],
     "root_write_errno": errno_of(write_root),
     "tmp_exec_errno": exec_from_tmp(),
     "unshare_errno": errno_of(unshare_userns),
@@ -316,10 +330,42 @@ def test_label_present(probe: Probe) -> None:
     assert OWNER_LABEL in labels and DEADLINE_LABEL in labels
 
 
-def test_not_privileged_no_extra_mounts(probe: Probe) -> None:
+def test_not_privileged_no_mount_but_the_channel(probe: Probe) -> None:
+    """The one host directory a container sees is its socket channel's: read-only, in this
+    user's private directory, and empty before the program starts."""
     assert probe.host["Privileged"] is False
     assert not probe.host.get("Binds")
-    assert all(m["Type"] != "bind" for m in probe.attrs["Mounts"])
+    binds = [m for m in probe.attrs["Mounts"] if m["Type"] == "bind"]
+    assert [(m["Destination"], m["RW"]) for m in binds] == [(MOUNT_POINT, False)]
+    source = Path(binds[0]["Source"])
+    assert source.parent == channel_base()
+    assert stat.S_IMODE(channel_base().stat().st_mode) == 0o700
+    assert not source.exists()  # removed on the host once the bootstrap connected
+    assert "ro" in probe.facts["mounts"][MOUNT_POINT]["opts"]
+
+
+def test_the_program_talks_over_the_socket_and_cannot_open_another(probe: Probe) -> None:
+    assert probe.facts["stdin_stdout_are_sockets"] == [True, True]
+    assert probe.facts["channel_files"] == []
+    assert probe.facts["channel_connect_errno"] == errno.ENOENT
+    # Read-only, and by then deleted on the host as well.
+    assert probe.facts["channel_write_errno"] in (errno.EROFS, errno.EACCES, errno.ENOENT)
+
+
+def test_attach_channel_when_asked(docker_backend: DockerSandbox) -> None:
+    """Without a socket channel (a daemon elsewhere, or another runtime): no mount, the attach
+    stream is the channel, and it works the same."""
+    attach = DockerSandbox(socket_channel=False, reap_leftovers=False)
+    code = """
+        import os, stat, sys
+        print(os.path.exists("/grader-channel"), stat.S_ISSOCK(os.fstat(0).st_mode))
+        print(sys.stdin.read().upper())
+    """
+    try:
+        result = attach.run(job(code), stdin=b"over attach")
+    finally:
+        attach.close()
+    assert result.stdout == b"False False\nOVER ATTACH\n"
 
 
 # -- hostile programs -------------------------------------------------------------

@@ -1,0 +1,106 @@
+"""The socket channel's host side, without Docker: its directories, listener and channel."""
+
+from __future__ import annotations
+
+import os
+import socket
+import stat
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from sandbox import docker_socket
+from sandbox.bootstrap import READY
+from sandbox.channel import OutputBuffer
+from sandbox.docker_socket import (
+    Listener,
+    SocketChannel,
+    is_mount_refused,
+    new_channel_dir,
+    prune_channel_dirs,
+    remove_channel_dir,
+)
+
+
+@pytest.fixture
+def base(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A channel base of this test's own."""
+    where = tmp_path / "channels"
+    monkeypatch.setattr(docker_socket, "channel_base", lambda: where)
+    return where
+
+
+def test_channel_dirs_are_private_to_this_user_and_removed_by_token(base: Path) -> None:
+    token, path = new_channel_dir()
+    assert path.parent == base and path.is_dir()
+    assert stat.S_IMODE(base.stat().st_mode) == 0o700  # no other host user reaches a socket
+    remove_channel_dir("../" + token)  # not a token: nothing happens
+    assert path.exists()
+    remove_channel_dir(token)
+    assert not path.exists()
+
+
+def test_a_base_that_is_a_symlink_is_refused(base: Path, tmp_path: Path) -> None:
+    (tmp_path / "elsewhere").mkdir()
+    base.symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(PermissionError):
+        new_channel_dir()
+
+
+def test_prune_keeps_live_and_young_directories(base: Path) -> None:
+    live, old, young = (new_channel_dir() for _ in range(3))
+    long_ago = time.time() - 3600
+    for _token, path in (live, old):
+        os.utime(path, (long_ago, long_ago))
+    prune_channel_dirs({live[0]})
+    assert live[1].exists() and young[1].exists() and not old[1].exists()
+
+
+def test_the_listener_takes_one_connection_then_the_socket_is_gone(base: Path) -> None:
+    _token, path = new_channel_dir()
+    listener = Listener(path)
+    client = socket.socket(socket.AF_UNIX)
+    client.connect(str(path / "s"))
+    conn = listener.accept(time.monotonic() + 5, threading.Event())
+    assert conn is not None
+    assert not path.exists()  # nobody can connect again
+    with pytest.raises(OSError):
+        socket.socket(socket.AF_UNIX).connect(str(path / "s"))
+    conn.close()
+    client.close()
+
+
+def test_the_listener_gives_up_when_the_bootstrap_ended(base: Path) -> None:
+    _token, path = new_channel_dir()
+    ended = threading.Event()
+    ended.set()
+    assert Listener(path).accept(time.monotonic() + 30, ended) is None
+    assert not path.exists()
+    _token, path = new_channel_dir()
+    started = time.monotonic()
+    assert Listener(path).accept(time.monotonic() + 0.2, threading.Event()) is None
+    assert time.monotonic() - started < 5
+
+
+def test_the_channel_strips_ready_and_carries_both_ways() -> None:
+    host, program = socket.socketpair()
+    out = OutputBuffer(1 << 20, lifetime=False)
+    channel = SocketChannel(host, out, READY)
+    program.sendall(READY + b"hello")
+    assert channel.gate.ready.wait(5) and channel.gate.ok
+    assert out.read(100, timeout=5) == b"hello"
+    channel.send(b"ping", timeout=5)
+    assert program.recv(100) == b"ping"
+    channel.close_write()
+    assert program.recv(100) == b""  # the program reads EOF
+    program.close()
+    channel.close()
+    assert out.read(100, timeout=5) == b""
+
+
+def test_a_refused_mount_is_recognised() -> None:
+    assert is_mount_refused(Exception("invalid mount config for type bind: bind source path"))
+    assert is_mount_refused(Exception("Bind source path does not exist: /tmp/x"))
+    assert not is_mount_refused(Exception("No such image: hidden-grader-runner:1"))
