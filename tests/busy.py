@@ -4,6 +4,7 @@ the unit and integration tests of per-test budgets (:mod:`grader.budget`)."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -40,9 +41,18 @@ def hogging_every_core(per_core: int = 5) -> Iterator[None]:
 def cpu_bound_adder(tmp_path: Path, mode: str) -> tuple[Exercise, Path]:
     """A copy of the adder exercise whose profile gives the add tests the 0.5 s floor in
     ``mode``, and a correct submission whose ``add`` spends 0.15 s of CPU time (under the
-    floor's CPU limit, grader.timing.CPU_FLOOR)."""
-    shutil.copytree(FIXTURES / "exercises" / "adder", tmp_path / "exercises" / "adder")
+    floor's CPU limit, grader.timing.CPU_FLOOR), with a 20 s ceiling
+    and a run limit of 300 s."""
+    copy = tmp_path / "exercises" / "adder"
+    shutil.copytree(FIXTURES / "exercises" / "adder", copy)
+    # A ceiling that other work on the machine (a CI's second lane) does not reach: what is
+    # tested is the stretched 0.5 s limit, which a wall-time deadline would end at 0.5 s.
+    toml = copy / "exercise.toml"
+    text = re.sub(r"(?m)^test_timeout = .*$", "test_timeout = 20.0", toml.read_text())
+    toml.write_text(re.sub(r"(?m)^run_timeout = .*$", "run_timeout = 300.0", text))
     exercise = Catalogue(tmp_path / "exercises").get("adder")
+    assert exercise.meta.limits.test_timeout == 20.0
+    assert exercise.meta.limits.run_timeout == 300.0
     timing.record(exercise, mode, [dict.fromkeys(ADD_TESTS, 0.001)])
     source = tmp_path / "sub" / "adder.py"
     source.parent.mkdir()
