@@ -178,6 +178,15 @@ def test_a_path_that_is_not_the_module_is_a_one_line_usage_error(make, message: 
     assert result.stderr.strip().splitlines() == [message.format(tmp=tmp_path)]
 
 
+def test_submit_of_a_missing_path_is_a_one_line_usage_error(tmp_path: Path) -> None:
+    """Nothing is sent (the server's address is a closed loopback port): the path is wrong."""
+    missing = tmp_path / "my-adder"
+    result = runner.invoke(app, ["submit", "adder", str(missing), "--server", "http://127.0.0.1:9"])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.strip().splitlines() == [f"error: no such file or folder: {missing}"]
+
+
 def test_what_is_in_the_module_is_still_graded(tmp_path: Path) -> None:
     (tmp_path / "adder.py").write_text("")
     result = runner.invoke(app, ["grade", "adder", str(tmp_path), "--sandbox", "none", *FIX])
