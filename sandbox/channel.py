@@ -1,13 +1,17 @@
-"""A capped, thread-safe byte buffer between a reader thread and the caller."""
+"""A capped, thread-safe byte buffer between a reader thread and the caller, and the writing
+end shared by the channels over one socket."""
 
 from __future__ import annotations
 
+import abc
+import contextlib
 import select
+import socket
 import threading
 import time
 from collections.abc import Callable
 
-from sandbox.errors import SandboxTimeout
+from sandbox.errors import ChannelClosed, SandboxTimeout
 
 
 def write_within(write: Callable[[memoryview], int], fd: int, data: bytes, timeout: float) -> None:
@@ -152,3 +156,55 @@ class ReadyGate:
         if not self.ready.is_set():
             self._out.feed(bytes(self._prefix))
             self.ready.set()
+
+
+class SocketChannelBase(abc.ABC):
+    """A program's stdin over one socket, and a reader thread (``_read``) for what comes back."""
+
+    def __init__(self, sock: socket.socket, thread_name: str) -> None:
+        self._sock = sock
+        self._send_lock = threading.Lock()
+        self._write_closed = False
+        self._thread = threading.Thread(target=self._read, name=thread_name, daemon=True)
+
+    @abc.abstractmethod
+    def _read(self) -> None:
+        """Read until the stream ends (on the reader thread)."""
+
+    def send(self, data: bytes, timeout: float | None = None) -> None:
+        """Write to the program's stdin; ChannelClosed if it is gone or closed,
+        SandboxTimeout if it could not all be written within ``timeout`` seconds."""
+        with self._send_lock:
+            if self._write_closed:
+                raise ChannelClosed("stdin is closed")
+            try:
+                if timeout is None:
+                    self._sock.sendall(data)
+                else:
+                    write_within(
+                        lambda view: self._sock.send(view, socket.MSG_DONTWAIT),
+                        self._sock.fileno(),
+                        data,
+                        timeout,
+                    )
+            except SandboxTimeout:
+                raise
+            except OSError as exc:
+                raise ChannelClosed(f"program's stdin is gone: {exc}") from exc
+
+    def close_write(self) -> None:
+        """Half-close: the program reads EOF (with attach, the daemon closes its stdin)."""
+        with self._send_lock:
+            if self._write_closed:
+                return
+            self._write_closed = True
+            with contextlib.suppress(OSError):
+                self._sock.shutdown(socket.SHUT_WR)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Wait for the reader to finish, then close the socket (wakes a stuck reader)."""
+        self._thread.join(timeout)
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)
+        self._thread.join(1.0)
+        self._sock.close()

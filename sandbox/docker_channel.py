@@ -9,16 +9,13 @@ program can write a lot while the caller reads at its own pace.
 
 from __future__ import annotations
 
-import contextlib
 import socket
-import threading
 from collections.abc import Iterator
 from typing import Any, cast
 
 from docker.utils.socket import STDERR, STDOUT, frames_iter_no_tty
 
-from sandbox.channel import OutputBuffer, ReadyGate, write_within
-from sandbox.errors import ChannelClosed, SandboxTimeout
+from sandbox.channel import OutputBuffer, ReadyGate, SocketChannelBase
 
 
 def raw_socket(attached: Any) -> socket.socket:
@@ -32,7 +29,7 @@ def raw_socket(attached: Any) -> socket.socket:
     return sock
 
 
-class AttachChannel:
+class AttachChannel(SocketChannelBase):
     """Reader thread plus stdin writer over one attach socket.
 
     The first stdout bytes must be ``ready_marker`` (written by the trusted
@@ -46,13 +43,10 @@ class AttachChannel:
         stderr: OutputBuffer,
         ready_marker: bytes,
     ) -> None:
-        self._sock = sock
+        super().__init__(sock, "sandbox-attach")
         self._stdout = stdout
         self._stderr = stderr
         self.gate = ReadyGate(ready_marker, stdout)
-        self._send_lock = threading.Lock()
-        self._write_closed = False
-        self._thread = threading.Thread(target=self._read, name="sandbox-attach", daemon=True)
 
     def start(self) -> None:
         """Start the reader thread."""
@@ -83,41 +77,3 @@ class AttachChannel:
             self.gate.eof()
             self._stdout.close()
             self._stderr.close()
-
-    def send(self, data: bytes, timeout: float | None = None) -> None:
-        """Write to the program's stdin; ChannelClosed if it is gone or closed,
-        SandboxTimeout if it could not all be written within ``timeout`` seconds."""
-        with self._send_lock:
-            if self._write_closed:
-                raise ChannelClosed("stdin is closed")
-            try:
-                if timeout is None:
-                    self._sock.sendall(data)
-                else:
-                    write_within(
-                        lambda view: self._sock.send(view, socket.MSG_DONTWAIT),
-                        self._sock.fileno(),
-                        data,
-                        timeout,
-                    )
-            except SandboxTimeout:
-                raise
-            except OSError as exc:
-                raise ChannelClosed(f"program's stdin is gone: {exc}") from exc
-
-    def close_write(self) -> None:
-        """Half-close: the daemon closes the container's stdin (``StdinOnce``)."""
-        with self._send_lock:
-            if self._write_closed:
-                return
-            self._write_closed = True
-            with contextlib.suppress(OSError):
-                self._sock.shutdown(socket.SHUT_WR)
-
-    def close(self, timeout: float = 5.0) -> None:
-        """Wait for the reader to finish, then close the socket (wakes a stuck reader)."""
-        self._thread.join(timeout)
-        with contextlib.suppress(OSError):
-            self._sock.shutdown(socket.SHUT_RDWR)
-        self._thread.join(1.0)
-        self._sock.close()

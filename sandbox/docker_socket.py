@@ -34,8 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.bootstrap import CHANNEL_SOCKET
-from sandbox.channel import OutputBuffer, ReadyGate, write_within
-from sandbox.errors import ChannelClosed, SandboxTimeout
+from sandbox.channel import OutputBuffer, ReadyGate, SocketChannelBase
 
 #: Where the container sees its channel directory, and the socket's name in it.
 MOUNT_POINT, SOCKET_NAME = posixpath.split(CHANNEL_SOCKET)
@@ -137,16 +136,13 @@ class Listener:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
-class SocketChannel:
+class SocketChannel(SocketChannelBase):
     """Reader thread plus writer over the accepted socket: the program's stdin and stdout."""
 
     def __init__(self, sock: socket.socket, stdout: OutputBuffer, ready_marker: bytes) -> None:
-        self._sock = sock
+        super().__init__(sock, "sandbox-socket")
         self._stdout = stdout
         self.gate = ReadyGate(ready_marker, stdout)
-        self._send_lock = threading.Lock()
-        self._write_closed = False
-        self._thread = threading.Thread(target=self._read, name="sandbox-socket", daemon=True)
         self._thread.start()
 
     def _read(self) -> None:
@@ -162,41 +158,3 @@ class SocketChannel:
         finally:
             self.gate.eof()
             self._stdout.close()
-
-    def send(self, data: bytes, timeout: float | None = None) -> None:
-        """Write to the program's stdin; ChannelClosed if it is gone or closed,
-        SandboxTimeout if it could not all be written within ``timeout`` seconds."""
-        with self._send_lock:
-            if self._write_closed:
-                raise ChannelClosed("stdin is closed")
-            try:
-                if timeout is None:
-                    self._sock.sendall(data)
-                else:
-                    write_within(
-                        lambda view: self._sock.send(view, socket.MSG_DONTWAIT),
-                        self._sock.fileno(),
-                        data,
-                        timeout,
-                    )
-            except SandboxTimeout:
-                raise
-            except OSError as exc:
-                raise ChannelClosed(f"program's stdin is gone: {exc}") from exc
-
-    def close_write(self) -> None:
-        """Half-close: the program reads EOF."""
-        with self._send_lock:
-            if self._write_closed:
-                return
-            self._write_closed = True
-            with contextlib.suppress(OSError):
-                self._sock.shutdown(socket.SHUT_WR)
-
-    def close(self, timeout: float = 5.0) -> None:
-        """Wait for the reader to finish, then close the socket (wakes a stuck reader)."""
-        self._thread.join(timeout)
-        with contextlib.suppress(OSError):
-            self._sock.shutdown(socket.SHUT_RDWR)
-        self._thread.join(1.0)
-        self._sock.close()
