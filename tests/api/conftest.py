@@ -14,7 +14,6 @@ by ``scripts/start-redis.sh`` and ``scripts/start-postgres.sh``; marked ``fleet`
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -26,7 +25,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.fleet.services import Backends, Worker, fleet_settings, start_backends
+from tests.fleet.services import Backends, Worker, fleet_settings, start_backends, terminate
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -206,14 +205,7 @@ class Server:
         """SIGTERM, then wait for a clean exit (SIGKILL if it takes too long)."""
         if self.worker is not None:
             self.worker.stop(timeout)
-        if self.proc is None or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else None
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            raise AssertionError(f"server ignored SIGTERM for {timeout} s:\n{self.log()}") from None
+        return terminate(self.proc, timeout, self.kill, "server", self.log)
 
     def kill(self) -> None:
         """SIGKILL, as a crash would (the worker node too)."""

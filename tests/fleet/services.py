@@ -15,6 +15,7 @@ import sys
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -158,14 +159,7 @@ class Worker:
 
     def stop(self, timeout: float = 60) -> int | None:
         """SIGTERM and wait (Celery's warm shutdown)."""
-        if self.proc is None or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else None
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            raise AssertionError(f"worker ignored SIGTERM for {timeout} s:\n{self.log()}") from None
+        return terminate(self.proc, timeout, self.kill, "worker", self.log)
 
     def log(self) -> str:
         """The end of the current log."""
@@ -174,6 +168,20 @@ class Worker:
     def text(self) -> str:
         """Everything every run of this worker logged."""
         return "".join(path.read_text(errors="replace") for path in self.logs)
+
+
+def terminate(proc: subprocess.Popen[bytes] | None, timeout: float, kill: Callable[[], None],
+              what: str, log: Callable[[], str]) -> int | None:
+    """SIGTERM ``proc`` and wait for a clean exit; past ``timeout``, ``kill()`` and fail with
+    the end of its log. Its exit status (``None`` if it never started)."""
+    if proc is None or proc.poll() is not None:
+        return proc.returncode if proc else None
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        kill()
+        raise AssertionError(f"{what} ignored SIGTERM for {timeout} s:\n{log()}") from None
 
 
 _GRADING = re.compile(r"grading (\S+) attempt (\d+)$", re.MULTILINE)
