@@ -33,6 +33,7 @@ from sandbox.docker_socket import (
     SocketChannel,
     is_mount_refused,
     new_channel_dir,
+    remove_channel_dir,
     socket_channel_wanted,
     warm_channel_dir,
 )
@@ -111,9 +112,14 @@ class DockerRun(SandboxRun):
         """Create a container for this run, with a socket channel if the backend has them."""
         backend = self._backend
         args = (self._api, backend.image, backend.runtime, backend.user, self.job.limits)
-        if backend.socket_channel:
-            channel = new_channel_dir()
-            self._listen(channel[1])
+        channel = new_channel_dir() if backend.socket_channel else None
+        if channel is not None:
+            try:
+                self._listen(channel[1])
+            except OSError:
+                remove_channel_dir(channel[0])
+                channel = None
+        if channel is not None:
             try:
                 return create_container(*args, channel=channel)
             except docker.errors.APIError as exc:

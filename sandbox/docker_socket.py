@@ -47,17 +47,22 @@ def channel_base() -> Path:
     return Path(f"/tmp/hidden-grader-channels-{os.getuid()}")
 
 
-def new_channel_dir() -> tuple[str, Path]:
-    """A fresh, empty channel directory: its token and its path."""
+def new_channel_dir() -> tuple[str, Path] | None:
+    """A fresh, empty channel directory: its token and its path; ``None`` if this user's base
+    cannot be used (e.g. another user made it first, or ``/tmp`` is full): the caller uses the
+    attach stream then."""
     base = channel_base()
-    base.mkdir(mode=0o700, exist_ok=True)
-    if base.is_symlink() or base.stat().st_uid != os.getuid():
-        raise PermissionError(f"{base} is not this user's own directory")
-    os.chmod(base, 0o700)  # whatever the umask or an earlier run left
-    token = uuid.uuid4().hex
-    path = base / token
-    path.mkdir(mode=0o755)
-    os.chmod(path, 0o755)  # the sandbox user must reach the socket in it
+    try:
+        base.mkdir(mode=0o700, exist_ok=True)
+        if base.is_symlink() or base.stat().st_uid != os.getuid():
+            return None  # not ours: someone else could reach the sockets in it
+        os.chmod(base, 0o700)  # whatever the umask or an earlier run left
+        token = uuid.uuid4().hex
+        path = base / token
+        path.mkdir(mode=0o755)
+        os.chmod(path, 0o755)  # the sandbox user must reach the socket in it
+    except OSError:
+        return None
     return token, path
 
 

@@ -235,8 +235,8 @@ class WarmPool:
         """Create one warm container (with a socket channel, if the daemon can mount it)."""
         labels = {POOL_LABEL: self.id, "grader.sandbox.pool.serial": str(next(self._serial))}
         args = (self.api, self.image, self.runtime, self.user, limits)
-        if self.socket_channel:
-            channel = new_channel_dir()
+        channel = new_channel_dir() if self.socket_channel else None
+        if channel is not None:
             try:
                 container_id = create_container(
                     *args, labels=labels, idle_seconds=self.max_idle, channel=channel

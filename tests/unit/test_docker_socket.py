@@ -32,8 +32,16 @@ def base(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return where
 
 
+def _made() -> tuple[str, Path]:
+    made = new_channel_dir()
+    assert made is not None
+    return made
+
+
 def test_channel_dirs_are_private_to_this_user_and_removed_by_token(base: Path) -> None:
-    token, path = new_channel_dir()
+    made = new_channel_dir()
+    assert made is not None
+    token, path = made
     assert path.parent == base and path.is_dir()
     assert stat.S_IMODE(base.stat().st_mode) == 0o700  # no other host user reaches a socket
     remove_channel_dir("../" + token)  # not a token: nothing happens
@@ -42,15 +50,25 @@ def test_channel_dirs_are_private_to_this_user_and_removed_by_token(base: Path) 
     assert not path.exists()
 
 
-def test_a_base_that_is_a_symlink_is_refused(base: Path, tmp_path: Path) -> None:
+def test_a_base_that_is_a_symlink_is_not_used(base: Path, tmp_path: Path) -> None:
+    """Someone else's directory (here a symlink to one) could let them reach the sockets: no
+    channel directory then, and the runs use the attach stream."""
     (tmp_path / "elsewhere").mkdir()
     base.symlink_to(tmp_path / "elsewhere")
-    with pytest.raises(PermissionError):
-        new_channel_dir()
+    assert new_channel_dir() is None
+    assert list((tmp_path / "elsewhere").iterdir()) == []
+
+
+def test_a_base_owned_by_another_user_is_not_used(base: Path) -> None:
+    if os.getuid() != 0:
+        pytest.skip("only root can give the directory away")
+    base.mkdir(mode=0o700)
+    os.chown(base, 65534, 65534)
+    assert new_channel_dir() is None
 
 
 def test_prune_keeps_live_and_young_directories(base: Path) -> None:
-    live, old, young = (new_channel_dir() for _ in range(3))
+    live, old, young = (_made() for _ in range(3))
     long_ago = time.time() - 3600
     for _token, path in (live, old):
         os.utime(path, (long_ago, long_ago))
@@ -59,7 +77,7 @@ def test_prune_keeps_live_and_young_directories(base: Path) -> None:
 
 
 def test_the_listener_takes_one_connection_then_the_socket_is_gone(base: Path) -> None:
-    _token, path = new_channel_dir()
+    _token, path = _made()
     listener = Listener(path)
     client = socket.socket(socket.AF_UNIX)
     client.connect(str(path / "s"))
@@ -73,12 +91,12 @@ def test_the_listener_takes_one_connection_then_the_socket_is_gone(base: Path) -
 
 
 def test_the_listener_gives_up_when_the_bootstrap_ended(base: Path) -> None:
-    _token, path = new_channel_dir()
+    _token, path = _made()
     ended = threading.Event()
     ended.set()
     assert Listener(path).accept(time.monotonic() + 30, ended) is None
     assert not path.exists()
-    _token, path = new_channel_dir()
+    _token, path = _made()
     started = time.monotonic()
     assert Listener(path).accept(time.monotonic() + 0.2, threading.Event()) is None
     assert time.monotonic() - started < 5
