@@ -96,11 +96,24 @@ def _grade_check(
         killer = next((t.name for t in report.tests if t.status is not TestStatus.PASSED), None)
         result += f"; killed by {killer}" if killer else "; survived every test"
     ok = accept(report.score, report.max_score, report.status)
+    if not ok and not name_killer:  # a reference or stub that missed: say where
+        result += _failures_in_words(report)
     if direct is not None:
         agree, note = _modes_agree(exercise, path, runner, direct, report)
         result += f"; {note}"
         ok = ok and agree
     return Check(exercise.slug, subject, expected, result, ok)
+
+
+def _failures_in_words(report: Report, most: int = 3) -> str:
+    """``"; not passed: name (status: message), ..."`` for the first ``most`` tests that did
+    not pass (nothing if every test passed)."""
+    missed = [t for t in report.tests if t.status is not TestStatus.PASSED]
+    if not missed:
+        return ""
+    words = [f"{t.name} ({t.status.value}: {t.message or 'no message'})" for t in missed[:most]]
+    more = f" and {len(missed) - most} more" if len(missed) > most else ""
+    return "; not passed: " + ", ".join(words) + more
 
 
 #: Extra gradings in each mode before a score difference counts as a disagreement.

@@ -93,6 +93,19 @@ def test_validate_reports_a_broken_mutant_as_a_failed_check(tmp_path: Path) -> N
     assert others["mutant strict_boundary"].ok and others["stub"].ok
 
 
+def test_a_reference_that_misses_full_marks_names_the_tests_it_did_not_pass(
+    tmp_path: Path,
+) -> None:
+    """The evidence is in the check itself (CI shows little else of a failed validation)."""
+    exercise = Exercise(broken_adder(tmp_path, "return a + b"))
+    reference = exercise.reference_path
+    reference.write_text(reference.read_text().replace("return a + b", "return a - b"))
+    result = validate_exercise(exercise, DirectRunner, runs=1, min_tests=5, min_mutants=2)
+    run = next(c for c in result.checks if c.subject == "reference run 1/1")
+    assert not run.ok
+    assert "; not passed: test_add_integers (failed: " in run.result
+
+
 def test_tampered_staging_appends_the_tamperer_to_edited_mutants(adder: Exercise) -> None:
     staged = _stage_mutants(adder, tamper=True)
     try:
