@@ -9,12 +9,11 @@ from collections.abc import Iterator
 import pytest
 
 from grader.bridge import protocol, wire
-from grader.bridge.client import Subject
 from grader.bridge.errors import BridgeFailure, ProtocolViolation, SubjectDied, SubjectTimeout
 from grader.bridge.proxy import Bridge, BridgeSide, FollowingProxy, HandleProxy
-from grader.harness.isolated import subject_job
 from grader.testkit import Kit
-from sandbox import ProcessSandbox, SandboxLimits
+
+from .bridged import bridged
 
 SUBMISSION = b'''
 import enum, os, time
@@ -128,14 +127,8 @@ def forge():
 @pytest.fixture
 def bridge() -> Iterator[Bridge]:
     """A subject serving ``SUBMISSION`` as module ``sub``, behind a bridge."""
-    backend = ProcessSandbox()
-    job = subject_job("sub", SUBMISSION, SandboxLimits(wall_timeout=60))
-    subject = Subject(lambda: backend.start(job), import_timeout=15)
-    subject.start()
-    subject.begin_test(5.0)
-    yield Bridge(subject)
-    subject.close()
-    backend.close()
+    with bridged("sub", SUBMISSION, 5.0) as served:
+        yield served
 
 
 def module(bridge: Bridge) -> FollowingProxy:

@@ -15,11 +15,10 @@ from typing import Any
 import pytest
 
 from grader.bridge import batches
-from grader.bridge.client import Subject
 from grader.bridge.proxy import Bridge, BridgeSide, FollowingProxy
-from grader.harness.isolated import subject_job
 from grader.testkit import Kit
-from sandbox import ProcessSandbox, SandboxLimits
+
+from .bridged import bridged
 
 #: A counter with a lock, one without (a read and a write on two lines), and helpers.
 SUBMISSION = b"""
@@ -77,14 +76,8 @@ def sub(tmp_path: Path) -> Iterator[ModuleType]:
 @pytest.fixture
 def bridge() -> Iterator[Bridge]:
     """A subject serving ``SUBMISSION`` as module ``stepsub``, behind a bridge."""
-    backend = ProcessSandbox()
-    job = subject_job("stepsub", SUBMISSION, SandboxLimits(wall_timeout=60))
-    subject = Subject(lambda: backend.start(job), import_timeout=15)
-    subject.start()
-    subject.begin_test(10.0)
-    yield Bridge(subject)
-    subject.close()
-    backend.close()
+    with bridged("stepsub", SUBMISSION, 10.0) as served:
+        yield served
 
 
 def bumps_once_each(kit: Kit, sub: Any, locked: bool) -> list[Any]:
