@@ -4,8 +4,8 @@ Every container carries :data:`LABEL` plus its owner (host and pid) and the
 time after which it is certainly overdue. A container is a leftover when its
 deadline has passed or its owner process on this host is gone. Containers of
 other live graders on the same daemon are left alone, so two graders can
-share a daemon. Socket-channel directories (:mod:`sandbox.docker_socket`) that no live
-container names go with them.
+share a daemon. A removed container's socket-channel directory (:mod:`sandbox.docker_socket`)
+goes with it, and so does any old one that no live container names.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import socket
 import time
 from typing import Any
 
-from sandbox.docker_socket import CHANNEL_LABEL, prune_channel_dirs
+from sandbox.docker_socket import CHANNEL_LABEL, prune_channel_dirs, remove_channel_dir
 
 LABEL = "grader.sandbox"
 OWNER_LABEL = "grader.sandbox.owner"
@@ -82,6 +82,7 @@ def reap(api: Any, *, everything: bool = False) -> list[str]:
             except Exception:
                 continue  # gone already, or another reaper is removing it
             removed.append(info["Id"])
+            remove_channel_dir(labels.get(CHANNEL_LABEL, ""))
         else:
             live_channels.add(labels.get(CHANNEL_LABEL, ""))
     prune_channel_dirs(live_channels)

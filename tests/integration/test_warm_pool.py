@@ -28,6 +28,7 @@ from grader.settings import SandboxChoice
 from grader.submission import from_path
 from grader.warm import WarmPoolSettings, close_pools
 from sandbox import DockerSandbox, SandboxJob, SandboxLimits
+from sandbox.docker_socket import CHANNEL_LABEL, channel_base
 from sandbox.pool import POOL_LABEL, WarmPool
 
 pytestmark = pytest.mark.docker
@@ -162,13 +163,17 @@ def test_nothing_is_left_after_a_crash_or_ctrl_c(docker_sandbox: DockerSandbox, 
     assert owner.stdout is not None
     pool_id = owner.stdout.readline().strip()
     label = {"label": f"{POOL_LABEL}={pool_id}"}
-    assert len(docker_sandbox.api.containers(all=True, filters=label)) == 2
+    warm = docker_sandbox.api.containers(all=True, filters=label)
+    assert len(warm) == 2
+    channels = [channel_base() / c["Labels"][CHANNEL_LABEL] for c in warm]
+    assert all(path.is_dir() for path in channels)
     if how == "ctrl-c":
         owner.send_signal(signal.SIGINT)  # KeyboardInterrupt: the pool closes at exit
     owner.wait(timeout=60)
     if how == "crash":  # SIGKILL: nothing of the owner ran; the next backend reaps
         DockerSandbox(docker_sandbox.image)
     assert docker_sandbox.api.containers(all=True, filters=label) == []
+    assert not any(path.exists() for path in channels)  # their channel directories too
 
 
 def _restart_daemon() -> None:
