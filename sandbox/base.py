@@ -15,6 +15,7 @@ import dataclasses
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
@@ -81,18 +82,23 @@ class SandboxRun(abc.ABC):
 
     # -- used by backends ------------------------------------------------------
 
-    def _boot(self, gate: ReadyGate) -> None:
+    def _boot(self, gate: ReadyGate | Callable[[float], ReadyGate | None]) -> None:
         """Hand the job's files to the trusted bootstrap and wait for its READY marker.
 
-        On failure the run is killed and :class:`~sandbox.errors.SandboxStartError` says how
-        the bootstrap ended and what it printed.
+        ``gate`` is where READY arrives, or a function that finds it once the files are sent
+        (given the deadline; ``None`` if the bootstrap never got that far). On failure the run
+        is killed and :class:`~sandbox.errors.SandboxStartError` says how the bootstrap ended
+        and what it printed.
         """
         try:
             # If the bootstrap died, the write fails; its stderr is reported below.
             with contextlib.suppress(SandboxError):
                 self._write_stdin(encode_bundle(self.job.argv, self.job.files))
-            gate.ready.wait(self.job.limits.wall_timeout + 30)
-            if not gate.ok:
+            deadline = time.monotonic() + self.job.limits.wall_timeout + 30
+            found = gate if isinstance(gate, ReadyGate) else gate(deadline)
+            if found is not None:
+                found.ready.wait(max(deadline - time.monotonic(), 0))
+            if found is None or not found.ok:
                 result = self.kill()
                 detail = (result.stderr or result.stdout).decode(errors="replace").strip()
                 raise SandboxStartError(

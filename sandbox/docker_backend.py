@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,22 +21,25 @@ import docker
 import docker.errors
 
 from sandbox.base import SandboxRun, TrackingBackend, close_at_exit
-from sandbox.bootstrap import READY, encode_bundle
+from sandbox.bootstrap import READY
 from sandbox.cgroup import read_cpu_counter
-from sandbox.channel import OutputBuffer
+from sandbox.channel import OutputBuffer, ReadyGate
 from sandbox.docker_channel import AttachChannel, raw_socket
-from sandbox.docker_container import SANDBOX_USER, create_container, host_config_options
+from sandbox.docker_container import (
+    SANDBOX_USER,
+    create_container,
+    create_with_channel,
+    host_config_options,
+)
 from sandbox.docker_errors import translate_docker_error
 from sandbox.docker_socket import (
     Listener,
     SocketChannel,
-    is_mount_refused,
-    new_channel_dir,
     remove_channel_dir,
     socket_channel_wanted,
     warm_channel_dir,
 )
-from sandbox.errors import RuntimeMissing, SandboxError, SandboxStartError
+from sandbox.errors import RuntimeMissing
 from sandbox.image import default_image, default_runtime
 from sandbox.limits import SandboxLimits
 from sandbox.models import SandboxJob, split_status
@@ -82,8 +84,10 @@ class DockerRun(SandboxRun):
             warm = backend.take_warm(job.limits)
             # A warm container is removed by the pool that made it, after this run.
             self._owned = warm is None
-            self.container_id = warm or self._create()
-            if self._listener is None and warm is not None:
+            if warm is None:
+                self.container_id = self._create()
+            else:
+                self.container_id = warm
                 self._listen(warm_channel_dir(self._api, warm))
             sock = self._api.attach_socket(
                 self.container_id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
@@ -103,62 +107,42 @@ class DockerRun(SandboxRun):
         self._begin()
         self._monitor = threading.Thread(target=self._watch_exit, name="sandbox-exit", daemon=True)
         self._monitor.start()
-        if self._listener is None:
-            self._boot(self._channel.gate)
+        listener, attach = self._listener, self._channel
+        if listener is None:
+            self._boot(attach.gate)
         else:
-            self._boot_over_socket(self._listener, self._channel)
+            self._boot(lambda deadline: self._accept(listener, attach, deadline))
 
     def _create(self) -> str:
         """Create a container for this run, with a socket channel if the backend has them."""
         backend = self._backend
         args = (self._api, backend.image, backend.runtime, backend.user, self.job.limits)
-        channel = new_channel_dir() if backend.socket_channel else None
+        if not backend.socket_channel:
+            return create_container(*args)
+        container_id, channel, backend.socket_channel = create_with_channel(*args)
         if channel is not None:
             try:
                 self._listen(channel[1])
-            except OSError:
+            except OSError:  # no socket: the bootstrap finds none and keeps the attach stream
                 remove_channel_dir(channel[0])
-                channel = None
-        if channel is not None:
-            try:
-                return create_container(*args, channel=channel)
-            except docker.errors.APIError as exc:
-                if not is_mount_refused(exc):
-                    raise
-                # The daemon cannot see this machine's files (e.g. it runs elsewhere).
-                backend.socket_channel = False
-                self._listener, listener = None, self._listener
-                assert listener is not None
-                listener.close()
-        return create_container(*args)
+        return container_id
 
     def _listen(self, directory: Path | None) -> None:
         """Listen for the bootstrap in ``directory`` (nothing if there is none)."""
         if directory is not None:
             self._listener = Listener(directory)
 
-    def _boot_over_socket(self, listener: Listener, attach: AttachChannel) -> None:
-        """Send the job over the attach stream, take the bootstrap's connection, wait for READY
-        on it; on failure say how the bootstrap ended, as :meth:`_boot` does."""
-        try:
-            with contextlib.suppress(SandboxError):
-                self._write_stdin(encode_bundle(self.job.argv, self.job.files))
-            deadline = time.monotonic() + self.job.limits.wall_timeout + 30
-            conn = listener.accept(deadline, attach.gate.ready)
-            if conn is not None:
-                self._socket = SocketChannel(conn, self._stdout, READY)
-                self._socket.gate.ready.wait(max(deadline - time.monotonic(), 0))
-            if self._socket is None or not self._socket.gate.ok:
-                result = self.kill()
-                detail = (result.stderr or result.stdout).decode(errors="replace").strip()
-                raise SandboxStartError(
-                    f"sandbox bootstrap failed ({result.describe()}): {detail[-500:]}",
-                    fix="run: grader doctor",
-                )
-            attach.close_write()  # the bootstrap read its bundle; stdin is the socket now
-        except BaseException:
-            self.kill()
-            raise
+    def _accept(
+        self, listener: Listener, attach: AttachChannel, deadline: float
+    ) -> ReadyGate | None:
+        """Take the bootstrap's connection (the files are sent): READY comes over it, and it
+        is the program's stdin and stdout from now on. ``None`` if it never connected."""
+        conn = listener.accept(deadline, attach.gate.ready)
+        if conn is None:
+            return None
+        self._socket = SocketChannel(conn, self._stdout, READY)
+        attach.close_write()  # the bootstrap read its files from it: nothing more goes there
+        return self._socket.gate
 
     def _abort(self) -> None:
         """Clean up a launch that failed before the program started."""

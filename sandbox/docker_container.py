@@ -10,7 +10,13 @@ from typing import Any
 from docker.types import LogConfig, Mount, Ulimit
 
 from sandbox.bootstrap import bootstrap_command
-from sandbox.docker_socket import CHANNEL_LABEL, MOUNT_POINT
+from sandbox.docker_socket import (
+    CHANNEL_LABEL,
+    MOUNT_POINT,
+    is_mount_refused,
+    new_channel_dir,
+    remove_channel_dir,
+)
 from sandbox.limits import SandboxLimits
 from sandbox.models import SANDBOX_PATH, WORKDIR
 from sandbox.reaper import container_labels
@@ -91,3 +97,36 @@ def create_container(
         host_config=api.create_host_config(**options),
     )
     return str(created["Id"])
+
+
+def create_with_channel(
+    api: Any,
+    image: str,
+    runtime: str | None,
+    user: str,
+    limits: SandboxLimits,
+    *,
+    labels: dict[str, str] | None = None,
+    idle_seconds: float = 0.0,
+) -> tuple[str, tuple[str, Path] | None, bool]:
+    """:func:`create_container` with a socket channel where one can be had.
+
+    Returns the container's id, its channel (token and directory, or ``None``: it talks over
+    the attach stream), and whether channels are still worth trying: ``False`` once the daemon
+    refused the mount (it cannot see this machine's files, e.g. it runs elsewhere).
+    """
+    args = (api, image, runtime, user, limits)
+    channel = new_channel_dir()
+    if channel is not None:
+        try:
+            made = create_container(
+                *args, labels=labels, idle_seconds=idle_seconds, channel=channel
+            )
+        except Exception as exc:
+            remove_channel_dir(channel[0])
+            if not is_mount_refused(exc):
+                raise
+        else:
+            return made, channel, True
+    made = create_container(*args, labels=labels, idle_seconds=idle_seconds)
+    return made, None, channel is None

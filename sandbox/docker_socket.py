@@ -101,7 +101,7 @@ def warm_channel_dir(api: Any, container_id: str) -> Path | None:
     labels = api.inspect_container(container_id).get("Config", {}).get("Labels") or {}
     token = labels.get(CHANNEL_LABEL, "")
     path = channel_base() / token
-    return path if token and _is_token(token) and path.is_dir() else None
+    return path if _is_token(token) and path.is_dir() else None
 
 
 def _is_token(token: str) -> bool:

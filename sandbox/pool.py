@@ -26,8 +26,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from sandbox.docker_container import create_container
-from sandbox.docker_socket import is_mount_refused, new_channel_dir, remove_channel_dir
+from sandbox.docker_container import create_container, create_with_channel
+from sandbox.docker_socket import remove_channel_dir
 from sandbox.limits import SandboxLimits
 from sandbox.reaper import OWNER_LABEL
 
@@ -235,22 +235,15 @@ class WarmPool:
         """Create one warm container (with a socket channel, if the daemon can mount it)."""
         labels = {POOL_LABEL: self.id, "grader.sandbox.pool.serial": str(next(self._serial))}
         args = (self.api, self.image, self.runtime, self.user, limits)
-        channel = new_channel_dir() if self.socket_channel else None
+        if not self.socket_channel:
+            return create_container(*args, labels=labels, idle_seconds=self.max_idle)
+        container_id, channel, self.socket_channel = create_with_channel(
+            *args, labels=labels, idle_seconds=self.max_idle
+        )
         if channel is not None:
-            try:
-                container_id = create_container(
-                    *args, labels=labels, idle_seconds=self.max_idle, channel=channel
-                )
-            except Exception as exc:
-                remove_channel_dir(channel[0])
-                if not is_mount_refused(exc):
-                    raise
-                self.socket_channel = False  # the daemon cannot see this machine's files
-            else:
-                with self._lock:
-                    self._tokens[container_id] = channel[0]
-                return container_id
-        return create_container(*args, labels=labels, idle_seconds=self.max_idle)
+            with self._lock:
+                self._tokens[container_id] = channel[0]
+        return container_id
 
     def _most_needed(self) -> SandboxLimits | None:
         """The wanted shape with the fewest ready containers below ``size``, within budget."""

@@ -8,13 +8,16 @@ import stat
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from sandbox import docker_socket
+from sandbox import SandboxLimits, docker_socket
 from sandbox.bootstrap import READY
 from sandbox.channel import OutputBuffer
+from sandbox.docker_container import create_with_channel
 from sandbox.docker_socket import (
+    CHANNEL_LABEL,
     Listener,
     SocketChannel,
     is_mount_refused,
@@ -122,3 +125,38 @@ def test_a_refused_mount_is_recognised() -> None:
     assert is_mount_refused(Exception("invalid mount config for type bind: bind source path"))
     assert is_mount_refused(Exception("Bind source path does not exist: /tmp/x"))
     assert not is_mount_refused(Exception("No such image: hidden-grader-runner:1"))
+
+
+class _Daemon:
+    """Just enough of ``docker.APIClient`` to create containers; ``remote`` refuses mounts of
+    this machine's directories, as a daemon elsewhere does."""
+
+    def __init__(self, remote: bool) -> None:
+        self.remote = remote
+        self.created: list[dict[str, Any]] = []
+
+    def create_host_config(self, **options: Any) -> dict[str, Any]:
+        return options
+
+    def create_container(self, image: str, **kwargs: Any) -> dict[str, str]:
+        if self.remote and kwargs["host_config"].get("mounts"):
+            raise RuntimeError("invalid mount config for type bind: bind source path does not exist")
+        self.created.append(kwargs)
+        return {"Id": f"c{len(self.created)}"}
+
+
+def test_a_container_gets_its_channel_directory_read_only(base: Path) -> None:
+    daemon = _Daemon(remote=False)
+    made, channel, still = create_with_channel(daemon, "img", None, "65534:65534", SandboxLimits())
+    assert channel is not None and still and made == "c1"
+    (mount,) = daemon.created[0]["host_config"]["mounts"]
+    assert (mount["Source"], mount["Target"], mount["ReadOnly"]) == (str(channel[1]), "/grader-channel", True)
+    assert daemon.created[0]["labels"][CHANNEL_LABEL] == channel[0]
+
+
+def test_a_daemon_that_cannot_mount_gets_the_attach_stream_from_then_on(base: Path) -> None:
+    daemon = _Daemon(remote=True)
+    made, channel, still = create_with_channel(daemon, "img", None, "65534:65534", SandboxLimits())
+    assert (made, channel, still) == ("c1", None, False)
+    assert "mounts" not in daemon.created[0]["host_config"]
+    assert list(base.iterdir()) == []  # the refused directory is gone
