@@ -61,8 +61,14 @@ class TestBudget:
         clock: Callable[[], float] = time.monotonic,
         stall: Callable[[], float | None] = pressure_stall_seconds,
         cpu_limit: float | None = None,
+        scope: str = "",
+        spent: float = 0.0,
     ) -> None:
         self.limit = min(limit, ceiling)
+        #: What the limit covers, in the timeout message (e.g. " in one call").
+        self.scope = scope
+        #: Seconds counted as used on every rule before this budget started.
+        self.spent = spent
         self.ceiling = ceiling
         #: The CPU rule's limit (default: ``limit``).
         self.cpu_limit = min(self.limit, cpu_limit) if cpu_limit is not None else self.limit
@@ -71,7 +77,7 @@ class TestBudget:
 
     def restart(self) -> None:
         """Start counting from now (a new test, or a fresh subject after a restart)."""
-        self.started = self._clock()
+        self.started = self._clock() - self.spent
         self._stall_0 = self._stall()
         self._cpu_0 = self._cpu() if self._cpu is not None else None
         #: When it is first worth looking again (monotonic seconds).
@@ -109,7 +115,7 @@ class TestBudget:
 
     def _message(self, limit: float, wall: float, stalled: float, what: str) -> str:
         """The timeout message, saying so when the clock ran on while the machine was busy."""
-        message = f"timed out after {limit:g} s{what}"
+        message = f"timed out after {limit:g} s{what}{self.scope}"
         if wall - limit >= 0.1:
             message += f" ({wall:.1f} s by the clock, {stalled:.1f} s of it a busy machine)"
         return message
@@ -119,7 +125,7 @@ class TestBudget:
         if self._cpu is None or self._cpu_0 is None:
             return None
         now = self._cpu()
-        return None if now is None else now - self._cpu_0
+        return None if now is None else now - self._cpu_0 + self.spent
 
     def _stalled(self) -> float:
         """Seconds the machine was stalled since the start (0 if unknown)."""
@@ -127,3 +133,57 @@ class TestBudget:
             return 0.0
         now = self._stall()
         return 0.0 if now is None else max(0.0, now - self._stall_0)
+
+
+class CallBudget:
+    """One call's budget inside its test's: spent when either is. A call's own limit comes
+    from the reference's slowest call (see :mod:`grader.timing`).
+
+    Most calls take well under a millisecond, and reading the machine's counters costs tens of
+    microseconds, so a call's own budget is set up only once the call has run for
+    :data:`ARM_AFTER` seconds; that time counts as used on every rule (at most that much
+    stricter than exact, on a busy machine).
+    """
+
+    #: How long a call runs before its own budget is set up (seconds).
+    ARM_AFTER = 0.05
+
+    def __init__(
+        self,
+        test: TestBudget,
+        limit: float,
+        cpu: Callable[[], float | None] | None,
+        clock: Callable[[], float] = time.monotonic,
+        stall: Callable[[], float | None] = pressure_stall_seconds,
+    ) -> None:
+        self.test, self.limit = test, limit
+        self._cpu, self._clock, self._stall = cpu, clock, stall
+        self.started = clock()
+        self._armed_at = self.started + min(self.ARM_AFTER, limit / 2)
+        self.own: TestBudget | None = None
+
+    @property
+    def due(self) -> float:
+        """When it is first worth looking again (monotonic seconds)."""
+        own = self.own.due if self.own is not None else self._armed_at
+        return min(self.test.due, own)
+
+    def overrun(self) -> str | None:
+        """The timeout message of whichever budget is spent, else ``None``."""
+        message = self.test.overrun()
+        if message is not None:
+            return message
+        if self.own is None:
+            now = self._clock()
+            if now < self._armed_at:
+                return None
+            self.own = TestBudget(
+                self.limit,
+                self.test.ceiling,
+                cpu=self._cpu,
+                clock=self._clock,
+                stall=self._stall,
+                scope=" in one call",
+                spent=now - self.started,
+            )
+        return self.own.overrun()

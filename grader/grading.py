@@ -78,6 +78,7 @@ def build_report(
             hint=r.hint,
             duration=round(r.duration, 4),
             detail=r.detail,
+            slowest_call=round(r.slowest_call, 4),
         )
         for r, (pts, max_pts) in zip(outcome.records, scored.points, strict=True)
     ]

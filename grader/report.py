@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
 #: Bumped on any incompatible change to the report's shape.
-SCHEMA_VERSION = "1.1"  # 1.1: test status "not_run"
+SCHEMA_VERSION = "1.2"  # 1.1: test status "not_run"; 1.2: a test's slowest_call
 
 
 class RunStatus(StrEnum):
@@ -68,6 +68,11 @@ class TestResult(BaseModel):
     hint: str = Field("", description="What the test expects, in words (its docstring).")
     duration: float = 0.0
     detail: str = Field("", description="Grader-only failure detail; never shown to candidates.")
+    slowest_call: float = Field(
+        0.0,
+        description="Grader-only: the test's longest single call into a sandbox, in seconds "
+        "(isolated mode; 0 in direct mode). The timing profile keeps the reference's.",
+    )
 
 
 #: A report's kind of test result: :class:`TestResult` or :class:`PublicTestResult`.

@@ -22,6 +22,7 @@ class TestRecord:
     message: str = ""
     detail: str = ""
     duration: float = 0.0
+    slowest_call: float = 0.0
 
 
 @dataclass(frozen=True)

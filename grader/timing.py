@@ -10,6 +10,11 @@ seconds and at most the exercise's ``test_timeout`` (:func:`deadlines`), counted
 submission that loops forever then loses about a second per test, not ``test_timeout``.
 Without a profile, or with one recorded for another version of the suite, every test gets
 ``test_timeout``, as before.
+
+In isolated mode the profile also keeps each test's slowest single call into the sandbox on
+the reference, and each call of a test gets the same multiple of that (with the same floor):
+a submission that hangs in the first call of a long test (a complexity test that fills a
+large cache) then loses half a second, not the whole test's limit (:func:`call_deadlines`).
 """
 
 from __future__ import annotations
@@ -47,6 +52,11 @@ class TimingProfile(BaseModel):
     floor: float = FLOOR
     tests: dict[str, dict[str, float]] = Field(
         default_factory=dict, description="mode -> test name -> fastest seconds on the reference"
+    )
+    calls: dict[str, float] = Field(
+        default_factory=dict,
+        description="test name -> the reference's slowest single call into its sandbox "
+        "(isolated mode), the lowest over the recorded runs",
     )
 
 
@@ -94,23 +104,54 @@ def deadlines(exercise: Exercise, names: Iterable[str], mode: str) -> dict[str, 
     return result
 
 
+def call_deadlines(exercise: Exercise, names: Iterable[str]) -> dict[str, float]:
+    """Each named test's limit on any one call into the sandbox (isolated mode), for the tests
+    where it is below the test's own deadline; tests without a recorded call are left out."""
+    profile = load_profile(exercise)
+    if profile is None:
+        return {}
+    tests = deadlines(exercise, names, "isolated")
+    result = {}
+    for name, test_limit in tests.items():
+        seconds = profile.calls.get(name)
+        if seconds is not None:
+            limit = max(profile.floor, profile.multiple * seconds)
+            if limit < test_limit:
+                result[name] = limit
+    return result
+
+
 def cpu_limit(limit: float) -> float:
     """The CPU rule's limit for a test whose deadline is ``limit`` (see :data:`CPU_FLOOR`)."""
     return min(limit, CPU_FLOOR) if limit <= FLOOR else limit
 
 
-def record(exercise: Exercise, mode: str, runs: Iterable[Mapping[str, float]]) -> Path | None:
-    """Store the fastest time of each test over ``runs`` (each: test name -> seconds) for
-    ``mode``, keeping the other mode's times if the suite is unchanged. Returns the file
-    written, or ``None`` when the exercise's directory is read-only (an installed package)."""
-    fastest: dict[str, float] = {}
+def _lowest(runs: Iterable[Mapping[str, float]]) -> dict[str, float]:
+    """Each test's lowest figure over ``runs``, rounded, sorted by name."""
+    lowest: dict[str, float] = {}
     for run in runs:
         for name, seconds in run.items():
-            fastest[name] = min(fastest.get(name, seconds), round(seconds, 4))
+            lowest[name] = min(lowest.get(name, seconds), round(seconds, 4))
+    return dict(sorted(lowest.items()))
+
+
+def record(
+    exercise: Exercise,
+    mode: str,
+    runs: Iterable[Mapping[str, float]],
+    calls: Iterable[Mapping[str, float]] = (),
+) -> Path | None:
+    """Store the fastest time of each test over ``runs`` (each: test name -> seconds) for
+    ``mode``, keeping the other mode's times if the suite is unchanged, and in isolated mode
+    the lowest slowest-call of each test over ``calls``. Returns the file written, or
+    ``None`` when the exercise's directory is read-only (an installed package)."""
+    fastest = _lowest(runs)
     if not fastest:
         return None
     profile = load_profile(exercise) or TimingProfile(suite_hash=suite_hash(exercise))
-    profile.tests[mode] = dict(sorted(fastest.items()))
+    profile.tests[mode] = fastest
+    if mode == "isolated":
+        profile.calls = {name: s for name, s in _lowest(calls).items() if s > 0}
     path = profile_path(exercise)
     try:
         path.write_text(json.dumps(profile.model_dump(), indent=2) + "\n", encoding="utf-8")

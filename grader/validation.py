@@ -249,7 +249,10 @@ def _record_timing(
         return
     mode = "direct" if references[0].mode == "direct" else "isolated"
     path = timing.record(
-        exercise, mode, [{t.name: t.duration for t in r.tests} for r in references]
+        exercise,
+        mode,
+        [{t.name: t.duration for t in r.tests} for r in references],
+        [{t.name: t.slowest_call for t in r.tests} for r in references],
     )
     where = str(path) if path else "not written (read-only exercise directory)"
     add(Check(exercise.slug, f"timing profile ({mode})", "recorded", where, True))

@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 from grader.bridge import protocol, wire
 from grader.bridge.errors import ImportFailed, ProtocolViolation, SubjectDied, SubjectTimeout
 from grader.bridge.spare import SpareRun
-from grader.budget import TestBudget
+from grader.budget import CallBudget, TestBudget
 from grader.caps import OUTPUT_CAP
 from grader.timing import cpu_limit
 from sandbox import SandboxError, SandboxResult, SandboxRun, SandboxTimeout
@@ -49,6 +49,11 @@ class Subject:
         #: The test in progress's time budget (``None`` between tests).
         self.budget: TestBudget | None = None
         self.test_timeout = 0.0
+        #: Each call's own limit in the test in progress (``None``: only the test's).
+        self.call_limit: float | None = None
+        self._call: CallBudget | None = None
+        #: The longest call of the test in progress so far, in seconds (for the profile).
+        self.slowest_call = 0.0
         self.output = ""
         self.restarts = 0
         self._buffer = bytearray()
@@ -139,10 +144,13 @@ class Subject:
 
     # -- per test ------------------------------------------------------------------
 
-    def begin_test(self, timeout: float, ceiling: float | None = None) -> None:
+    def begin_test(
+        self, timeout: float, ceiling: float | None = None, call_limit: float | None = None
+    ) -> None:
         """Set the budget the calls of the coming test share: ``timeout`` seconds, judged
         as :class:`~grader.budget.TestBudget` does (CPU of this process and of the subject,
-        stall time of the machine), and never more than ``ceiling`` seconds of wall time."""
+        stall time of the machine), and never more than ``ceiling`` seconds of wall time.
+        With ``call_limit`` each call also has that many seconds of its own, judged alike."""
         self.test_timeout = timeout
         self.budget = TestBudget(
             timeout,
@@ -150,10 +158,16 @@ class Subject:
             cpu=self._test_cpu,
             cpu_limit=cpu_limit(timeout),
         )
+        self.call_limit = call_limit if call_limit is not None and call_limit < timeout else None
+        self.slowest_call = 0.0
 
     def end_test(self) -> None:
         """Clear the budget."""
-        self.budget = None
+        self.budget = self._call = None
+
+    def _budget_now(self) -> TestBudget | CallBudget | None:
+        """The budget a wait counts against: the call's inside the test's, or the test's."""
+        return self._call or self.budget
 
     def _test_cpu(self) -> float | None:
         """CPU seconds of the harness (this process) and the current subject's sandbox."""
@@ -171,6 +185,19 @@ class Subject:
             raise ProtocolViolation("too many requests in one run")
         request_id = self._next_id
         self._next_id += 1
+        outermost = self._call is None and self.budget is not None
+        if outermost and self.budget is not None and self.call_limit is not None:
+            self._call = CallBudget(self.budget, self.call_limit, cpu=self._test_cpu)
+        started = time.monotonic()
+        try:
+            return self._exchange(request_id, op, fields)
+        finally:
+            if outermost:
+                self._call = None
+                self.slowest_call = max(self.slowest_call, time.monotonic() - started)
+
+    def _exchange(self, request_id: int, op: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """Send request ``request_id`` and read up to its answer, serving reverse calls."""
         self.send({"id": request_id, "op": op, **fields})
         # Outside a test (collection, a fixture's teardown) a call gets a fixed minute.
         deadline = None if self.budget is not None else time.monotonic() + 60.0
@@ -192,7 +219,7 @@ class Subject:
         """Send one frame (a request or a reverse call's reply) to the subject."""
         if self.run is None:
             return  # the subject is gone; a late reply has nobody to reach
-        budget = self.budget
+        budget = self._budget_now()
         data = wire.frame(self.outgoing(message))
         while True:
             # A submission that stops reading must not stall the harness past the test's
@@ -289,7 +316,7 @@ class Subject:
         the frame can be read whole later.
         """
         assert self.run is not None
-        budget = self.budget if fatal and what == "call" else None
+        budget = self._budget_now() if fatal and what == "call" else None
         hard = fatal and not soft
         polled = hard  # a read that may end quietly looks at least once, even past its end
         while len(self._buffer) < n:

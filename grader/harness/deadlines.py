@@ -61,11 +61,12 @@ class AlarmDeadlines:
             signal.signal(signal.SIGALRM, self._expired)
             signal.setitimer(signal.ITIMER_REAL, max(self.budget.due - time.monotonic(), 0.001))
 
-    def end_test(self) -> None:
-        """Disarm the alarm."""
+    def end_test(self) -> float:
+        """Disarm the alarm (no call crosses a sandbox here: 0)."""
         if self.enabled:
             signal.setitimer(signal.ITIMER_REAL, 0)
         self.budget = None
+        return 0.0
 
     def _expired(self, signum: int, frame: FrameType | None) -> None:
         budget = self.budget

@@ -69,6 +69,8 @@ class TestEnded:
     detail: str = ""
     duration: float = 0.0
     output: str = ""
+    #: The test's longest single call into a sandbox (isolated mode), in seconds.
+    slowest_call: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -62,20 +62,35 @@ def limits_from(spec: dict[str, Any]) -> SandboxLimits:
 class _Session:
     """Gives each test its deadline on the subjects' calls, and forgets its kit objects after."""
 
-    def __init__(self, side: BridgeSide, test_timeout: float, deadlines: dict[str, float]) -> None:
+    def __init__(
+        self,
+        side: BridgeSide,
+        test_timeout: float,
+        deadlines: dict[str, float],
+        call_deadlines: dict[str, float],
+    ) -> None:
         self.side, self.test_timeout, self.deadlines = side, test_timeout, deadlines
+        self.call_deadlines = call_deadlines
         self.current = test_timeout
+        self.call: float | None = None
+        self.slowest = 0.0
 
     def begin_test(self, nodeid: str | None = None) -> None:
         if nodeid is not None:
             self.current = self.deadlines.get(nodeid, self.test_timeout)
+            self.call = self.call_deadlines.get(nodeid)
+            self.slowest = 0.0
+        else:  # a subject joins the test in progress: keep what the calls so far took
+            self.slowest = max([self.slowest, *(b.subject.slowest_call for b in self.side.bridges)])
         for bridge in self.side.bridges:
-            bridge.subject.begin_test(self.current, self.test_timeout)
+            bridge.subject.begin_test(self.current, self.test_timeout, self.call)
 
-    def end_test(self) -> None:
+    def end_test(self) -> float:
         self.side.end_test()
         for bridge in self.side.bridges:
+            self.slowest = max(self.slowest, bridge.subject.slowest_call)
             bridge.subject.end_test()
+        return self.slowest
 
 
 class _Boot:
@@ -214,7 +229,9 @@ def run_isolated(
 
         bridge = Bridge(subject)
         side = BridgeSide([bridge])
-        session = _Session(side, spec["test_timeout"], spec.get("deadlines", {}))
+        session = _Session(
+            side, spec["test_timeout"], spec.get("deadlines", {}), spec.get("call_deadlines", {})
+        )
         plugin = HarnessPlugin(
             subject=lambda: FollowingProxy(bridge),
             kit=lambda: Kit(side),

@@ -26,8 +26,9 @@ class TestSession(Protocol):
     def begin_test(self, nodeid: str | None = None) -> None:
         """A test is about to start (``None``: the one in progress, again)."""
 
-    def end_test(self) -> None:
-        """The test has finished."""
+    def end_test(self) -> float:
+        """The test has finished: its slowest single call into a sandbox, in seconds (0 when
+        none crossed one)."""
 
 
 def first_paragraph(text: str | None) -> str:
@@ -182,8 +183,7 @@ class HarnessPlugin:
 
     def pytest_runtest_logfinish(self, nodeid: str, location: object) -> None:
         """Emit the finished test's record."""
-        if self._session is not None:
-            self._session.end_test()
+        slowest = self._session.end_test() if self._session is not None else 0.0
         record = self._records.pop(nodeid, {"status": "error", "message": "no report"})
         duration = time.monotonic() - self._started.pop(nodeid, time.monotonic())
         self._sink(
@@ -194,5 +194,6 @@ class HarnessPlugin:
                 detail=record.get("detail", ""),
                 duration=round(duration, 6),
                 output=record.get("output", ""),
+                slowest_call=round(slowest, 6),
             )
         )

@@ -74,6 +74,7 @@ def _apply(record: TestRecord, event: TestEnded, outcome: SuiteOutcome) -> None:
     record.message = event.message
     record.detail = event.detail
     record.duration = event.duration
+    record.slowest_call = event.slowest_call
     if event.output:
         outcome.output += event.output
 

@@ -35,7 +35,7 @@ from grader.harness.runner import SuiteOutcome
 from grader.harness.warm_link import WarmDispenser
 from grader.report import TestStatus
 from grader.scoring import TestRecord
-from grader.timing import deadlines
+from grader.timing import call_deadlines, deadlines
 from sandbox import SandboxLimits
 from sandbox.proctree import TreeCpuMeter
 
@@ -82,8 +82,10 @@ class ChildRunner:
         self.pool = pool if backend == "docker" else None
         self.mode = "isolated" if backend else "direct"
 
-    def _mode_spec(self, exercise: Exercise, deadlines: dict[str, float]) -> dict[str, Any]:
-        """What the child needs to know about the mode (and each test's deadline)."""
+    def _mode_spec(
+        self, exercise: Exercise, deadlines: dict[str, float], calls: dict[str, float]
+    ) -> dict[str, Any]:
+        """What the child needs to know about the mode (and each test's deadlines)."""
         limits = exercise.meta.limits
         if not self.backend:
             return {"mode": "direct", "deadlines": deadlines, "test_timeout": limits.test_timeout}
@@ -95,6 +97,7 @@ class ChildRunner:
             "warm": self.pool is not None,
             "test_timeout": limits.test_timeout,
             "deadlines": deadlines,
+            "call_deadlines": calls,
             "import_timeout": ISOLATED_IMPORT,
             "limits": dataclasses.asdict(subject_limits(exercise)),
         }
@@ -125,14 +128,17 @@ class ChildRunner:
         limits = exercise.meta.limits
         if self.pool is not None:  # containers start while the child imports pytest
             self.pool.warm_up(subject_limits(exercise))
-        by_name = deadlines(exercise, [t.name for t in tests], self.mode)
+        names = [t.name for t in tests]
+        by_name = deadlines(exercise, names, self.mode)
         test_deadlines = {t.nodeid: by_name[t.name] for t in tests}
+        calls = call_deadlines(exercise, names) if self.backend else {}
+        limits_of = (test_deadlines, {t.nodeid: calls[t.name] for t in tests if t.name in calls})
         deadline = time.monotonic() + limits.run_timeout
         with tempfile.TemporaryDirectory(prefix="grader-direct-") as tmp:
             workdir = Path(tmp)
             while pending and not outcome.error and not outcome.timed_out:
                 progressed = self._one_child(
-                    exercise, submission_dir, workdir, pending, outcome, deadline, test_deadlines
+                    exercise, submission_dir, workdir, pending, outcome, deadline, limits_of
                 )
                 if not progressed or self._stopped(outcome, pending):
                     break
@@ -172,9 +178,11 @@ class ChildRunner:
         pending: dict[str, TestRecord],
         outcome: SuiteOutcome,
         deadline: float,
-        test_deadlines: dict[str, float],
+        limits_of: tuple[dict[str, float], dict[str, float]],
     ) -> bool:
-        """Run one child over the pending tests; ``True`` if it settled at least one test."""
+        """Run one child over the pending tests; ``True`` if it settled at least one test.
+        ``limits_of``: each test's deadline, and each call's where it has one of its own."""
+        test_deadlines, call_limits = limits_of
         done_before = len(pending)
         results = workdir / f"results-{time.monotonic_ns()}.jsonl"
         import_limit = self._import_limit(exercise)
@@ -183,7 +191,11 @@ class ChildRunner:
             exercise,
             results=str(results),
             submission_dir=str(submission_dir),
-            **self._mode_spec(exercise, {k: test_deadlines[k] for k in pending}),
+            **self._mode_spec(
+                exercise,
+                {k: test_deadlines[k] for k in pending},
+                {k: v for k, v in call_limits.items() if k in pending},
+            ),
             deselect=[t.nodeid for t in outcome.records if t.nodeid not in pending],
             stop_at_first_failure=self.stop_at_first_failure,
         )

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from grader import timing
-from grader.budget import TestBudget, pressure_stall_seconds
+from grader.budget import CallBudget, TestBudget, pressure_stall_seconds
 from grader.grading import grade
 from grader.harness.supervisor import DirectRunner
 from grader.submission import from_path
@@ -102,6 +102,50 @@ def test_restart_counts_from_now() -> None:
     machine.run(0.4, cpu=0.4)
     assert budget.overrun() is None
     assert budget.hard_end == machine.now - 0.4 + 5.0
+
+
+def test_a_call_has_a_limit_of_its_own_inside_its_test() -> None:
+    machine = Machine()
+    test = machine.budget(3.0, 5.0)
+    call = CallBudget(
+        test, 0.5, cpu=lambda: machine.cpu, clock=lambda: machine.now, stall=lambda: machine.stalled
+    )
+    # Short calls cost nothing: the call's own counters are read only once it ran a while.
+    assert call.due == machine.now + CallBudget.ARM_AFTER and call.own is None
+    machine.run(CallBudget.ARM_AFTER, cpu=CallBudget.ARM_AFTER)
+    assert call.overrun() is None and call.own is not None
+    machine.run(0.3, stalled=0.3, cpu=0.05)  # a busy machine: the call waited, honestly
+    assert call.overrun() is None
+    # Its first moments count as used: 0.45 s more of unstalled time end it, not 0.5 s.
+    machine.run(0.44, cpu=0.05)
+    assert call.overrun() is None
+    machine.run(0.02, cpu=0.01)
+    assert call.overrun() == (
+        "timed out after 0.5 s in one call (0.8 s by the clock, 0.3 s of it a busy machine)"
+    )
+
+
+def test_a_call_budget_spins_out_on_cpu_and_the_test_budget_still_holds() -> None:
+    machine = Machine()
+    test = machine.budget(3.0, 5.0)
+    spinning = CallBudget(
+        test, 0.5, cpu=lambda: machine.cpu, clock=lambda: machine.now, stall=lambda: machine.stalled
+    )
+    machine.run(0.1, cpu=0.1)
+    assert spinning.overrun() is None
+    machine.run(2.0, stalled=1.9, cpu=0.35)
+    assert spinning.overrun() is None
+    machine.run(0.1, stalled=0.1, cpu=0.1)
+    assert spinning.overrun() == (
+        "timed out after 0.5 s of CPU time in one call (2.2 s by the clock, 2.0 s of it a busy"
+        " machine)"
+    )
+    # A test already over its own budget says so, whatever the call's.
+    machine.run(1.0, cpu=2.5)
+    late = CallBudget(test, 0.5, cpu=lambda: machine.cpu, clock=lambda: machine.now)
+    assert late.overrun() == (
+        "timed out after 3 s of CPU time (3.2 s by the clock, 2.0 s of it a busy machine)"
+    )
 
 
 def test_a_limit_above_the_ceiling_is_the_ceiling() -> None:

@@ -12,7 +12,7 @@ from grader.catalogue import Catalogue
 from grader.exercise import Exercise
 from grader.formats import text
 from grader.grading import grade, suite_tests
-from grader.harness.supervisor import DirectRunner
+from grader.harness.supervisor import ChildRunner, DirectRunner
 from grader.public import to_public
 from grader.report import TestStatus
 from grader.submission import from_path
@@ -96,6 +96,39 @@ def test_recording_one_mode_keeps_the_other(adder_copy: Exercise) -> None:
     assert profile.tests == {"direct": {NAMES[0]: 0.001}, "isolated": {NAMES[0]: 0.2}}
 
 
+def test_calls_get_a_deadline_of_their_own_from_the_reference_slowest_call(
+    adder_copy: Exercise,
+) -> None:
+    exercise = set_limits(adder_copy, test_timeout=5.0, run_timeout=30.0)
+    runs = [{NAMES[0]: 0.3, NAMES[1]: 0.3, NAMES[2]: 0.01}]
+    calls = [{NAMES[0]: 0.002, NAMES[1]: 0.2, NAMES[2]: 0.001}, {NAMES[0]: 0.001}]
+    timing.record(exercise, "isolated", runs, calls)
+    timing.record(exercise, "direct", [{NAMES[0]: 0.1}], [{NAMES[0]: 9.0}])  # not kept
+    profile = timing.load_profile(exercise)
+    assert profile is not None
+    assert profile.calls == {NAMES[0]: 0.001, NAMES[1]: 0.2, NAMES[2]: 0.001}
+    # A call gets the multiple of the reference's slowest, with the floor; only where that
+    # is below the test's own deadline (3 s, 3 s and the 0.5 s floor here).
+    assert timing.call_deadlines(exercise, NAMES[:4]) == {NAMES[0]: timing.FLOOR, NAMES[1]: 2.0}
+
+
+def test_a_hang_in_one_call_costs_the_call_deadline_not_the_test_deadline(
+    adder_copy: Exercise, tmp_path: Path
+) -> None:
+    exercise = set_limits(adder_copy, test_timeout=5.0, run_timeout=60.0)
+    slow = dict.fromkeys(NAMES, 0.4)  # each test may take 4 s...
+    timing.record(exercise, "isolated", [slow], [dict.fromkeys(NAMES, 0.001)])  # ...a call 0.5
+    submission = from_path(hanging_adder(tmp_path), "adder.py")
+    report = grade(exercise, submission, ChildRunner(backend="process"))
+    hung = [t for t in report.tests if t.status is TestStatus.TIMEOUT]
+    assert {t.name for t in hung} == set(NAMES[:3]), report.tests
+    # Spinning in one call is caught by that call's limit, not the test's 4 s.
+    assert all(t.message.startswith("timed out after 0.5 s") for t in hung), hung
+    assert all(t.message.split(" (")[0].endswith("in one call") for t in hung), hung
+    passed = [t for t in report.tests if t.status is TestStatus.PASSED]
+    assert len(passed) == 2 and all(0 < t.slowest_call < 0.5 for t in passed), passed
+
+
 def test_a_hang_costs_the_profiled_deadline_not_the_test_timeout(
     adder_copy: Exercise, tmp_path: Path
 ) -> None:
@@ -151,3 +184,4 @@ def test_every_shipped_exercise_has_a_current_timing_profile(slug: str) -> None:
     names = {test.name for test in suite_tests(exercise)}
     for mode in timing.MODES:
         assert set(profile.tests.get(mode, {})) == names, f"{slug}: no {mode} times; {fix}"
+    assert set(profile.calls) == names, f"{slug}: no slowest calls; {fix}"
