@@ -26,18 +26,15 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from grader.budget import FLOOR
 from grader.exercise import Exercise
 
 #: A test's deadline is this many times its time on the reference (complexity tests accept a
 #: solution up to about 5 x the reference's cost, so this leaves as much again; a busy machine
 #: does not eat into it, see :mod:`grader.budget`)...
 MULTIPLE = 10.0
-#: ...but never less than this many seconds (hundreds of times what most tests take).
-FLOOR = 0.5
-#: A test held to the floor (the reference needs a few milliseconds) is also over once its
-#: processes used this much CPU time: on a busy machine a busy loop is caught after a quarter
-#: second of spinning, however long the machine makes that take.
-CPU_FLOOR = 0.25
+#: ...but never less than :data:`~grader.budget.FLOOR` seconds (kept with the budget rules,
+#: which the harness child imports without this module's pydantic).
 #: Where the profile lives, beside exercise.toml.
 PROFILE_NAME = "timing.json"
 MODES = ("direct", "isolated")
@@ -119,11 +116,6 @@ def call_deadlines(exercise: Exercise, names: Iterable[str]) -> dict[str, float]
             if limit < test_limit:
                 result[name] = limit
     return result
-
-
-def cpu_limit(limit: float) -> float:
-    """The CPU rule's limit for a test whose deadline is ``limit`` (see :data:`CPU_FLOOR`)."""
-    return min(limit, CPU_FLOOR) if limit <= FLOOR else limit
 
 
 def _lowest(runs: Iterable[Mapping[str, float]]) -> dict[str, float]:

@@ -41,7 +41,7 @@ def hogging_every_core(per_core: int = 5) -> Iterator[None]:
 def cpu_bound_adder(tmp_path: Path, mode: str) -> tuple[Exercise, Path]:
     """A copy of the adder exercise whose profile gives the add tests the 0.5 s floor in
     ``mode``, and a correct submission whose ``add`` spends 0.15 s of CPU time (under the
-    floor's CPU limit, grader.timing.CPU_FLOOR), with a 20 s ceiling
+    floor's CPU limit, grader.budget.CPU_FLOOR), with a 20 s ceiling
     and a run limit of 300 s."""
     copy = tmp_path / "exercises" / "adder"
     shutil.copytree(FIXTURES / "exercises" / "adder", copy)

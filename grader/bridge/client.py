@@ -17,9 +17,8 @@ from typing import Any, NoReturn
 from grader.bridge import protocol, wire
 from grader.bridge.errors import ImportFailed, ProtocolViolation, SubjectDied, SubjectTimeout
 from grader.bridge.spare import SpareRun
-from grader.budget import CallBudget, TestBudget
+from grader.budget import CallBudget, TestBudget, cpu_limit
 from grader.caps import OUTPUT_CAP
-from grader.timing import cpu_limit
 from sandbox import SandboxError, SandboxResult, SandboxRun, SandboxTimeout
 from sandbox.models import end_in_words
 

@@ -16,8 +16,7 @@ import threading
 import time
 from types import FrameType
 
-from grader.budget import TestBudget
-from grader.timing import cpu_limit
+from grader.budget import TestBudget, cpu_limit
 
 
 class DeadlineExceeded(BaseException):

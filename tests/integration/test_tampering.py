@@ -35,6 +35,7 @@ import pytest
 
 from grader import timing
 from grader.bridge import protocol, wire
+from grader.budget import cpu_limit
 from grader.catalogue import Catalogue, default_exercises_dir
 from grader.exercise import Exercise, _load_mutants, apply_edits
 from grader.grading import grade
@@ -390,13 +391,13 @@ def assert_costs_one_test(graded: Graded, mode: str, backend: str) -> TestResult
         # By the abused test's own budget (grader/budget.py): its deadline, or its CPU limit
         # (a flood keeps the harness busy), or on a busy machine as late as the ceiling, and
         # then the message says the machine was busy.
-        assert timing.cpu_limit(deadline) - 0.5 <= hit.duration < limits.test_timeout + 5, (
+        assert cpu_limit(deadline) - 0.5 <= hit.duration < limits.test_timeout + 5, (
             details
         )
         assert hit.message.startswith(
             (
                 f"timed out after {deadline:g} s",
-                f"timed out after {timing.cpu_limit(deadline):g} s of CPU time",
+                f"timed out after {cpu_limit(deadline):g} s of CPU time",
                 f"timed out after {limits.test_timeout:g} s (its own limit of {deadline:g} s"
                 " was stretched: the machine was busy",
             )

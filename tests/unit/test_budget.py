@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from grader import timing
-from grader.budget import CallBudget, TestBudget, pressure_stall_seconds
+from grader.budget import CPU_FLOOR, CallBudget, TestBudget, cpu_limit, pressure_stall_seconds
 from grader.grading import grade
 from grader.harness.supervisor import DirectRunner
 from grader.submission import from_path
@@ -201,6 +201,6 @@ def test_the_cpu_rule_may_have_a_tighter_limit_of_its_own() -> None:
 
 
 def test_only_tests_held_to_the_floor_get_the_cpu_floor() -> None:
-    assert timing.cpu_limit(timing.FLOOR) == timing.CPU_FLOOR
-    assert timing.cpu_limit(timing.FLOOR + 0.1) == timing.FLOOR + 0.1
-    assert timing.cpu_limit(0.1) == 0.1  # a limit below the CPU floor (set by hand) stays
+    assert cpu_limit(timing.FLOOR) == CPU_FLOOR
+    assert cpu_limit(timing.FLOOR + 0.1) == timing.FLOOR + 0.1
+    assert cpu_limit(0.1) == 0.1  # a limit below the CPU floor (set by hand) stays

@@ -1,0 +1,33 @@
+"""What the harness child imports before its first test: only what it needs.
+
+Every grading starts a child; each heavy library it imports for nothing is paid on every
+grading (pydantic and the exercise models, about 0.15 s; the Docker SDK, about 0.1 s).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from grader.harness.launch import child_env
+
+CHILD_MODULES = ["grader.harness.child", "grader.harness.isolated", "grader.harness.plugin"]
+
+
+def modules_after_importing(names: list[str]) -> set[str]:
+    """The top-level packages a fresh interpreter holds after importing ``names``."""
+    code = (
+        f"import importlib, json, sys\nfor name in {names!r}: importlib.import_module(name)\n"
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=child_env(), capture_output=True, text=True, check=True
+    )
+    return set(json.loads(out.stdout))
+
+
+def test_the_harness_child_imports_neither_pydantic_nor_the_docker_sdk() -> None:
+    loaded = modules_after_importing(CHILD_MODULES)
+    assert "grader" in loaded and "pytest" in loaded  # the probe works
+    assert not loaded & {"pydantic", "pydantic_core", "docker", "requests", "fastapi"}, loaded
