@@ -1,7 +1,8 @@
 """What the harness child imports before its first test: only what it needs.
 
 Every grading starts a child; each heavy library it imports for nothing is paid on every
-grading (pydantic and the exercise models, about 0.15 s; the Docker SDK, about 0.1 s).
+grading (pydantic and the exercise models, about 0.15 s). The Docker SDK (about 0.1 s) comes in
+only when the child picks the Docker backend, never with the harness's own modules.
 """
 
 from __future__ import annotations
