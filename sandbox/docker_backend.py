@@ -33,6 +33,7 @@ from sandbox.docker_container import (
 )
 from sandbox.docker_errors import translate_docker_error
 from sandbox.docker_socket import (
+    DirectSocketChannel,
     Listener,
     SocketChannel,
     remove_channel_dir,
@@ -75,7 +76,7 @@ class DockerRun(SandboxRun):
         self._cpu_lock = threading.Lock()
         self._owned = True
         self._listener: Listener | None = None
-        self._socket: SocketChannel | None = None
+        self._socket: SocketChannel | DirectSocketChannel | None = None
 
     def _launch(self) -> None:
         """Create (or take a warm container), attach, start, send the job, wait for READY."""
@@ -140,9 +141,22 @@ class DockerRun(SandboxRun):
         conn = listener.accept(deadline, attach.gate.ready)
         if conn is None:
             return None
-        self._socket = SocketChannel(conn, self._stdout, READY)
         attach.close_write()  # the bootstrap read its files from it: nothing more goes there
-        return self._socket.gate
+        if not self.job.caller_reads:
+            self._socket = SocketChannel(conn, self._stdout, READY)
+            return self._socket.gate
+        direct = DirectSocketChannel(conn, self._stdout, READY)
+        self._socket = direct
+        direct.read_ready(deadline, attach.gate.ready)
+        return direct.gate
+
+    def recv(self, n: int = 65536, timeout: float | None = None) -> bytes:
+        """See :meth:`SandboxRun.recv`; a caller that reads (``SandboxJob.caller_reads``)
+        reads the socket channel itself."""
+        channel = self._socket
+        if isinstance(channel, DirectSocketChannel):
+            return channel.recv(n, timeout)
+        return super().recv(n, timeout)
 
     def _abort(self) -> None:
         """Clean up a launch that failed before the program started."""

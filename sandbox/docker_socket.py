@@ -35,6 +35,7 @@ from typing import Any
 
 from sandbox.bootstrap import CHANNEL_SOCKET
 from sandbox.channel import OutputBuffer, ReadyGate, SocketChannelBase
+from sandbox.errors import SandboxTimeout
 
 #: Where the container sees its channel directory, and the socket's name in it.
 MOUNT_POINT, SOCKET_NAME = posixpath.split(CHANNEL_SOCKET)
@@ -163,3 +164,68 @@ class SocketChannel(SocketChannelBase):
         finally:
             self.gate.eof()
             self._stdout.close()
+
+
+class DirectSocketChannel(SocketChannelBase):
+    """The accepted socket with no reader thread, for a caller that reads the program's
+    output as it comes (``SandboxJob.caller_reads``): :meth:`recv` reads the socket itself,
+    which saves a thread hand-off on every round trip (about 0.04 ms of 0.11). Output left
+    unread at the end is not kept; a program whose output nobody reads waits for it."""
+
+    def __init__(self, sock: socket.socket, stdout: OutputBuffer, ready_marker: bytes) -> None:
+        super().__init__(sock, "sandbox-socket")  # the thread is never started
+        self._stdout = stdout
+        self.gate = ReadyGate(ready_marker, stdout)
+        self._pending = b""
+        self._eof = False
+        self._recv_lock = threading.Lock()
+
+    def _read(self) -> None:
+        """Never run: the caller reads (see :meth:`recv`)."""
+
+    def read_ready(self, deadline: float, gave_up: threading.Event) -> None:
+        """Read the bootstrap's READY marker through :attr:`gate` (given up at ``deadline``,
+        at the end of the stream, or once ``gave_up`` is set: the gate then says not ok)."""
+        while not self.gate.ready.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0 or gave_up.is_set():
+                self.gate.eof()
+                break
+            if select.select([self._sock], [], [], min(left, 0.05))[0]:
+                try:
+                    piece = self._sock.recv(65536)
+                except OSError:
+                    piece = b""
+                if not piece:
+                    self.gate.eof()
+                    break
+                self.gate.feed(piece)
+        if self.gate.ok:
+            self._pending = self._stdout.take_all()  # what came with READY is the program's
+
+    def recv(self, n: int, timeout: float | None = None) -> bytes:
+        """Up to ``n`` bytes of the program's output, waiting up to ``timeout`` seconds
+        (``SandboxTimeout`` if none came); ``b""`` at the end of the stream."""
+        with self._recv_lock:
+            if self._pending:
+                chunk, self._pending = self._pending[:n], self._pending[n:]
+                return chunk
+            if self._eof:
+                return b""
+            try:
+                readable = bool(select.select([self._sock], [], [], timeout)[0])
+                data = self._sock.recv(n) if readable else b""
+            except (OSError, ValueError):  # reset, or closed by close()
+                readable, data = True, b""
+            if not readable:
+                raise SandboxTimeout(f"no output within {timeout} s")
+            self._eof = not data
+            return data
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Wake a waiting :meth:`recv` (it sees the end), then close the socket."""
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)
+        with self._recv_lock:
+            self._eof = True
+            self._sock.close()

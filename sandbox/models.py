@@ -48,6 +48,11 @@ class SandboxJob:
     argv: Sequence[str]
     files: Mapping[str, bytes] = field(default_factory=dict)
     limits: SandboxLimits = DEFAULT_LIMITS
+    #: The caller reads stdout with ``recv`` as it comes, and needs none of it afterwards (a
+    #: request/response channel). A backend may then let ``recv`` read the channel itself
+    #: rather than through a reader thread (faster round trips); stdout left unread at the end
+    #: is not kept, and a program whose output nobody reads waits for it.
+    caller_reads: bool = False
 
     def __post_init__(self) -> None:
         argv = tuple(self.argv)

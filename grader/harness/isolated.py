@@ -50,7 +50,10 @@ def subject_job(module: str, source: bytes, limits: SandboxLimits) -> SandboxJob
     files["grader/__init__.py"] = b""
     files[f"{module}.py"] = source
     return SandboxJob(
-        argv=["python3", "-I", "-S", "-B", "-c", _BOOT, module], files=files, limits=limits
+        argv=["python3", "-I", "-S", "-B", "-c", _BOOT, module],
+        files=files,
+        limits=limits,
+        caller_reads=True,  # the bridge reads every frame as it comes, and only those
     )
 
 

@@ -18,6 +18,7 @@ from sandbox.channel import OutputBuffer
 from sandbox.docker_container import create_with_channel
 from sandbox.docker_socket import (
     CHANNEL_LABEL,
+    DirectSocketChannel,
     Listener,
     SocketChannel,
     is_mount_refused,
@@ -25,6 +26,7 @@ from sandbox.docker_socket import (
     prune_channel_dirs,
     remove_channel_dir,
 )
+from sandbox.errors import SandboxTimeout
 
 
 @pytest.fixture
@@ -119,6 +121,61 @@ def test_the_channel_strips_ready_and_carries_both_ways() -> None:
     program.close()
     channel.close()
     assert out.read(100, timeout=5) == b""
+
+
+def test_a_caller_that_reads_reads_the_socket_itself() -> None:
+    host, program = socket.socketpair()
+    out = OutputBuffer(1 << 20, lifetime=False)
+    channel = DirectSocketChannel(host, out, READY)
+    program.sendall(READY + b"hel")
+    channel.read_ready(time.monotonic() + 5, threading.Event())
+    assert channel.gate.ready.is_set() and channel.gate.ok
+    assert channel.recv(2) == b"he" and channel.recv(100) == b"l"  # what came with READY
+    started = time.monotonic()
+    with pytest.raises(SandboxTimeout):  # nothing more yet: a timeout, not the end
+        channel.recv(100, timeout=0.2)
+    assert time.monotonic() - started >= 0.2
+    program.sendall(b"lo")
+    assert channel.recv(100, timeout=5) == b"lo"
+    channel.send(b"ping", timeout=5)
+    assert program.recv(100) == b"ping"
+    program.close()
+    assert channel.recv(100, timeout=5) == b""  # the program's end
+    assert channel.recv(100, timeout=5) == b""
+    channel.close()
+
+
+def test_closing_wakes_a_caller_waiting_to_read() -> None:
+    host, program = socket.socketpair()
+    channel = DirectSocketChannel(host, OutputBuffer(4096, lifetime=False), READY)
+    program.sendall(READY)
+    channel.read_ready(time.monotonic() + 5, threading.Event())
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(channel.recv(100, timeout=30)))
+    reader.start()
+    time.sleep(0.1)
+    channel.close()  # e.g. the container ended: the waiting read sees the end at once
+    reader.join(5)
+    assert got == [b""] and not reader.is_alive()
+    program.close()
+
+
+def test_a_bootstrap_that_never_says_ready_fails_the_gate() -> None:
+    host, program = socket.socketpair()
+    channel = DirectSocketChannel(host, OutputBuffer(4096, lifetime=False), READY)
+    program.sendall(b"oops")
+    program.close()
+    channel.read_ready(time.monotonic() + 5, threading.Event())
+    assert channel.gate.ready.is_set() and not channel.gate.ok
+    silent_host, silent = socket.socketpair()
+    quiet = DirectSocketChannel(silent_host, OutputBuffer(4096, lifetime=False), READY)
+    gave_up = threading.Event()
+    gave_up.set()  # the bootstrap ended on the attach stream
+    quiet.read_ready(time.monotonic() + 30, gave_up)
+    assert quiet.gate.ready.is_set() and not quiet.gate.ok
+    silent.close()
+    quiet.close()
+    channel.close()
 
 
 def test_a_refused_mount_is_recognised() -> None:
