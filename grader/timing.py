@@ -101,15 +101,15 @@ def deadlines(exercise: Exercise, names: Iterable[str], mode: str) -> dict[str, 
     return result
 
 
-def call_deadlines(exercise: Exercise, names: Iterable[str]) -> dict[str, float]:
-    """Each named test's limit on any one call into the sandbox (isolated mode), for the tests
-    where it is below the test's own deadline; tests without a recorded call are left out."""
+def call_deadlines(exercise: Exercise, test_deadlines: Mapping[str, float]) -> dict[str, float]:
+    """Each test's limit on any one call into the sandbox (isolated mode), given each test's
+    own deadline (:func:`deadlines` in isolated mode), for the tests where it is below that
+    deadline; tests without a recorded call are left out."""
     profile = load_profile(exercise)
     if profile is None:
         return {}
-    tests = deadlines(exercise, names, "isolated")
     result = {}
-    for name, test_limit in tests.items():
+    for name, test_limit in test_deadlines.items():
         seconds = profile.calls.get(name)
         if seconds is not None:
             limit = max(profile.floor, profile.multiple * seconds)

@@ -128,10 +128,9 @@ class ChildRunner:
         limits = exercise.meta.limits
         if self.pool is not None:  # containers start while the child imports pytest
             self.pool.warm_up(subject_limits(exercise))
-        names = [t.name for t in tests]
-        by_name = deadlines(exercise, names, self.mode)
+        by_name = deadlines(exercise, [t.name for t in tests], self.mode)
         test_deadlines = {t.nodeid: by_name[t.name] for t in tests}
-        calls = call_deadlines(exercise, names) if self.backend else {}
+        calls = call_deadlines(exercise, by_name) if self.backend else {}
         limits_of = (test_deadlines, {t.nodeid: calls[t.name] for t in tests if t.name in calls})
         deadline = time.monotonic() + limits.run_timeout
         with tempfile.TemporaryDirectory(prefix="grader-direct-") as tmp:

@@ -110,7 +110,8 @@ def test_calls_get_a_deadline_of_their_own_from_the_reference_slowest_call(
     assert profile.calls == {NAMES[0]: 0.001, NAMES[1]: 0.2, NAMES[2]: 0.001}
     # A call gets the multiple of the reference's slowest, with the floor; only where that
     # is below the test's own deadline (3 s, 3 s and the 0.5 s floor here).
-    assert timing.call_deadlines(exercise, NAMES[:4]) == {NAMES[0]: timing.FLOOR, NAMES[1]: 2.0}
+    own = timing.deadlines(exercise, NAMES[:4], "isolated")
+    assert timing.call_deadlines(exercise, own) == {NAMES[0]: timing.FLOOR, NAMES[1]: 2.0}
 
 
 def test_a_hang_in_one_call_costs_the_call_deadline_not_the_test_deadline(
