@@ -25,7 +25,13 @@ def suite_tests(exercise: Exercise) -> list[TestRecord]:
     if key not in _suites:
         _suites[key] = collect_suite(exercise)
     return [
-        TestRecord(nodeid=t.nodeid, name=t.name, category=t.category, hint=t.hint)
+        TestRecord(
+            nodeid=t.nodeid,
+            name=t.name,
+            category=t.category,
+            hint=t.hint,
+            uses_reference=t.uses_reference,
+        )
         for t in _suites[key]
     ]
 

@@ -23,6 +23,8 @@ class TestRecord:
     detail: str = ""
     duration: float = 0.0
     slowest_call: float = 0.0
+    #: The test asks for the reference solution (known from collection).
+    uses_reference: bool = False
 
 
 @dataclass(frozen=True)

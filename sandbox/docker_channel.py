@@ -5,17 +5,50 @@ as frames (an 8-byte header, then the payload); stdin goes the other way raw.
 One reader thread per run demultiplexes with the Docker SDK's own frame reader
 (``docker.utils.socket.frames_iter_no_tty``) into two capped buffers, so the
 program can write a lot while the caller reads at its own pace.
+
+That module needs only the standard library, but importing it the usual way imports the
+whole SDK first (``requests``, ``urllib3``: about 0.15 s in every harness child, which
+otherwise needs no SDK for a warm container, see :mod:`sandbox.docker_lite`). So it is loaded
+from its file by itself, and imported the usual way only if that fails.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import socket
-from collections.abc import Iterator
-from typing import Any, cast
-
-from docker.utils.socket import STDERR, STDOUT, frames_iter_no_tty
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 from sandbox.channel import OutputBuffer, ReadyGate, SocketChannelBase
+
+
+def _sdk_socket_module() -> ModuleType:
+    """``docker.utils.socket``, loaded from its file without the SDK around it."""
+    try:
+        package = importlib.util.find_spec("docker")  # finds the package; runs none of it
+        if package is None or not package.submodule_search_locations:
+            raise ImportError("the Docker SDK is not a package here")
+        folder = next(iter(package.submodule_search_locations))
+        spec = importlib.util.spec_from_file_location(
+            "_docker_sdk_socket", Path(folder) / "utils" / "socket.py"
+        )
+        if spec is None or spec.loader is None:
+            raise ImportError("no docker/utils/socket.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)  # its one package import (Windows pipes) is optional
+        return module
+    except Exception:  # another layout: the usual import
+        import docker.utils.socket
+
+        return docker.utils.socket
+
+
+_SDK_SOCKET = _sdk_socket_module()
+STDOUT: int = _SDK_SOCKET.STDOUT
+STDERR: int = _SDK_SOCKET.STDERR
+frames_iter_no_tty: Callable[[Any], Iterator[tuple[int, bytes]]] = _SDK_SOCKET.frames_iter_no_tty
 
 
 def raw_socket(attached: Any) -> socket.socket:
@@ -64,9 +97,7 @@ class AttachChannel(SocketChannelBase):
         did; the round-trip benchmark (bench/bench_sandbox.py) does not show it.
         """
         try:
-            # The SDK's stubs allow str pieces; a socket's are always bytes.
-            frames = cast(Iterator[tuple[int, bytes]], frames_iter_no_tty(self._sock))
-            for stream, piece in frames:
+            for stream, piece in frames_iter_no_tty(self._sock):
                 if stream == STDERR:
                     self._stderr.feed(piece)
                 elif stream == STDOUT:

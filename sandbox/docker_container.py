@@ -7,8 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from docker.types import LogConfig, Mount, Ulimit
-
 from sandbox.bootstrap import bootstrap_command
 from sandbox.docker_socket import (
     CHANNEL_LABEL,
@@ -27,6 +25,8 @@ SANDBOX_USER = "65534:65534"
 
 def host_config_options(limits: SandboxLimits, user: str = SANDBOX_USER) -> dict[str, Any]:
     """The HostConfig hardening for one container (see docs/security.md)."""
+    from docker.types import LogConfig, Ulimit  # the SDK only where a container is made
+
     uid, _, gid = user.partition(":")
     tmpfs = f"rw,noexec,nosuid,nodev,size={limits.tmpfs_bytes}"
     return {
@@ -75,6 +75,8 @@ def create_container(
     options = host_config_options(limits, user)
     labels = {**container_labels(limits.wall_timeout + idle_seconds), **(labels or {})}
     if channel is not None:
+        from docker.types import Mount
+
         token, directory = channel
         options["mounts"] = [
             Mount(target=MOUNT_POINT, source=str(directory), type="bind", read_only=True)

@@ -1,12 +1,13 @@
-"""Translation of docker SDK / requests errors into :mod:`sandbox.errors`."""
+"""Translation of docker SDK / requests / :mod:`sandbox.docker_lite` errors into
+:mod:`sandbox.errors`. The SDK is looked at only if it was imported: an error cannot come from
+a library nobody loaded."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 
-import docker.errors
-import requests.exceptions
-
+from sandbox.docker_lite import EngineAPIError
 from sandbox.errors import (
     DaemonUnavailable,
     ImageMissing,
@@ -41,6 +42,32 @@ def translate_docker_error(exc: BaseException, *, image: str | None = None) -> S
     text = " ".join(str(e) for e in chain).lower()
     if any(isinstance(e, PermissionError) for e in chain) or "permission denied" in text:
         return PermissionDenied("permission denied on the Docker socket")
+    if isinstance(exc, EngineAPIError):
+        return _translate_api_error(exc.status_code, exc.explanation, image)
+    if any(isinstance(e, (ConnectionError, FileNotFoundError, TimeoutError)) for e in chain):
+        return DaemonUnavailable("the Docker daemon is not reachable")
+    if "docker.errors" not in sys.modules:
+        return SandboxError(f"unexpected error talking to Docker: {exc!r}")
+    return _translate_sdk_error(exc, chain, text, image)
+
+
+def _translate_api_error(status: int, explanation: str, image: str | None) -> SandboxError:
+    """An error status from the daemon, seen by :class:`~sandbox.docker_lite.LiteDockerAPI`."""
+    lowered = explanation.lower()
+    if status == 404 and "image" in lowered:
+        return ImageMissing(f"runner image {image or ''} is not present".replace("  ", " "))
+    if "runtime" in lowered and ("unknown" in lowered or "invalid" in lowered):
+        return RuntimeMissing(f"container runtime not available: {explanation}")
+    return SandboxError(f"Docker API error: {explanation}")
+
+
+def _translate_sdk_error(
+    exc: BaseException, chain: list[BaseException], text: str, image: str | None
+) -> SandboxError:
+    """An error raised by the Docker SDK or the ``requests`` under it."""
+    import docker.errors
+    import requests.exceptions
+
     if isinstance(exc, docker.errors.ImageNotFound) or (
         isinstance(exc, docker.errors.NotFound) and "image" in text
     ):
@@ -52,12 +79,7 @@ def translate_docker_error(exc: BaseException, *, image: str | None = None) -> S
         ):
             return RuntimeMissing(f"container runtime not available: {explanation}")
         return SandboxError(f"Docker API error: {explanation}")
-    transport_errors = (
-        requests.exceptions.ConnectionError,
-        requests.exceptions.Timeout,
-        ConnectionError,
-        FileNotFoundError,
-    )
+    transport_errors = (requests.exceptions.ConnectionError, requests.exceptions.Timeout)
     if any(isinstance(e, transport_errors) for e in chain) or (
         isinstance(exc, docker.errors.DockerException)
         and "error while fetching server api version" in text

@@ -33,6 +33,7 @@ def select_backend(
     image: str | None = None,
     runtime: str | None = None,
     warm: Callable[[SandboxLimits], str | None] | None = None,
+    docker_host: str | None = None,
 ) -> BackendChoice:
     """Pick the sandbox backend.
 
@@ -44,7 +45,9 @@ def select_backend(
     there, else the process backend plus a warning saying why and how to get
     Docker. The warning is also logged. ``image``, ``runtime`` and ``warm`` (where to take
     warm containers, see :class:`~sandbox.docker_backend.DockerSandbox`) go to the Docker
-    backend (``None``: its defaults). With ``warm`` the caller owns a pool, which reaps.
+    backend (``None``: its defaults). With ``warm`` the caller owns a pool, which reaps, and
+    the runs talk to the daemon without the Docker SDK (:mod:`sandbox.docker_lite`) when
+    ``docker_host`` (the caller's ``DOCKER_HOST``) names a local socket or nothing.
     """
     choice = (prefer or "").strip().lower() or AUTO
     if choice not in (AUTO, *CHOICES):
@@ -53,10 +56,17 @@ def select_backend(
             fix=f"choose one of: {', '.join((AUTO, *CHOICES))}",
         )
     from sandbox.docker_backend import DockerSandbox
+    from sandbox.docker_lite import LiteDockerAPI, local_socket_path
     from sandbox.process_backend import ProcessSandbox
 
     def docker() -> DockerSandbox:
-        return DockerSandbox(image, runtime=runtime, warm=warm, reap_leftovers=warm is None)
+        # With warm containers (the harness child) the runs need only a few daemon calls:
+        # no Docker SDK on the path to the first test (sandbox.docker_lite).
+        socket_path = local_socket_path(docker_host) if warm is not None else None
+        api = LiteDockerAPI(socket_path) if socket_path else None
+        return DockerSandbox(
+            image, runtime=runtime, warm=warm, reap_leftovers=warm is None, api=api
+        )
 
     if choice == "docker":
         return BackendChoice(docker(), None)

@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 
 from grader.bridge import protocol, wire
 from grader.bridge.errors import ImportFailed, ProtocolViolation, SubjectDied, SubjectTimeout
+from grader.bridge.server_channel import SPIN_SECONDS
 from grader.bridge.spare import SpareRun
 from grader.budget import CallBudget, TestBudget, cpu_limit
 from grader.caps import OUTPUT_CAP
@@ -24,6 +25,8 @@ from sandbox.models import end_in_words
 
 #: The most requests one run may make, a bound on a runaway test.
 MAX_REQUESTS = 2_000_000
+#: Added to the subject's polling time when waiting for it to go idle (scheduling slack).
+_QUIESCE_MARGIN = 0.0001
 
 
 class Subject:
@@ -61,6 +64,8 @@ class Subject:
         self.last_end: SandboxResult | None = None
         self._closers: list[threading.Thread] = []
         self._output_lock = threading.Lock()
+        #: When the last frame from the subject was read (monotonic seconds).
+        self._last_frame = 0.0
 
     # -- life cycle ------------------------------------------------------------
 
@@ -175,8 +180,12 @@ class Subject:
 
     # -- requests ------------------------------------------------------------------
 
-    def request(self, op: str, **fields: Any) -> dict[str, Any]:
-        """Send one request and return its response message, serving reverse calls meanwhile."""
+    def request(self, op: str, *, quiet: bool = False, **fields: Any) -> dict[str, Any]:
+        """Send one request and return its response message, serving reverse calls meanwhile.
+
+        A ``quiet`` request asks the subject's side not to poll while it waits, from this
+        request until the next (:mod:`grader.bridge.server_channel`): for a request whose CPU
+        time is measured, after :meth:`quiesce`."""
         self.ensure_running()
         assert self.run is not None
         self.requests += 1
@@ -189,7 +198,7 @@ class Subject:
             self._call = CallBudget(self.budget, self.call_limit, cpu=self._test_cpu)
         started = time.monotonic()
         try:
-            return self._exchange(request_id, op, fields)
+            return self._exchange(request_id, op, {**fields, "quiet": True} if quiet else fields)
         finally:
             if outermost:
                 self._call = None
@@ -213,6 +222,14 @@ class Subject:
                 why = wire.text(message["bridge_error"], 200)
                 raise ProtocolViolation(f"the submission's answer cannot cross the bridge: {why}")
             return message
+
+    def quiesce(self) -> None:
+        """Wait until the subject's side has stopped polling after its last frame (it polls
+        for at most ``SPIN_SECONDS`` after sending one), so that it is idle, not spinning, when
+        its CPU counter is read."""
+        wait = self._last_frame + SPIN_SECONDS + _QUIESCE_MARGIN - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
 
     def send(self, message: dict[str, Any]) -> None:
         """Send one frame (a request or a reverse call's reply) to the subject."""
@@ -285,6 +302,7 @@ class Subject:
             if body is None:
                 return None
             message = wire.parse(body)
+            self._last_frame = time.monotonic()
         except wire.WireError as exc:
             self.close()
             raise ProtocolViolation(

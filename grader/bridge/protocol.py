@@ -20,7 +20,10 @@ Two directions share the channel:
 
 Any frame from the harness may carry ``"sync": [[kit_id, now], ...]``: the current time of fake
 clocks the submission holds a copy of (a clock is an input, so its copy may live next to the
-submission; nothing the harness asserts depends on that copy).
+submission; nothing the harness asserts depends on that copy). A request may carry ``"quiet":
+true``: the submission's side then blocks at once when it waits for a frame, without polling
+first, until the next request (:mod:`grader.bridge.server_channel`; the harness asks for it
+where it reads the sandbox's CPU counter).
 
 Adding a request operation is one entry here plus one proxy method on the harness side.
 """

@@ -142,15 +142,15 @@ class Bridge:
 
     # -- calls -----------------------------------------------------------------
 
-    def exchange(self, op: str, **fields: Any) -> dict[str, Any]:
+    def exchange(self, op: str, quiet: bool = False, **fields: Any) -> dict[str, Any]:
         """Make request ``op`` with ``fields`` (encoded as the protocol says) and return the
-        response, raising what the submission raised."""
+        response, raising what the submission raised (``quiet``: see ``Subject.request``)."""
         operation = protocol.request_fields(op, fields)
         encoded = {
             name: self.encode(fields[name]) if kind == "value" else fields[name]
             for name, kind in operation.fields
         }
-        response = self.subject.request(op, **encoded)
+        response = self.subject.request(op, quiet=quiet, **encoded)
         if "exc" in response:
             raise self._exception(response["exc"])
         return response
@@ -174,8 +174,9 @@ class Bridge:
         if op == "collect_each":
             fields["limit"] = 1_000_000
         self.subject.ensure_running()
+        self.subject.quiesce()
         before = self.subject.cpu_usage()
-        self.exchange(op, **fields)
+        self.exchange(op, quiet=True, **fields)
         after = self.subject.cpu_usage()
         if before is None or after is None:
             raise SubjectDied("this sandbox cannot measure CPU time, so cost cannot be judged")

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from grader.bridge import batches, protocol, stand_ins, wire
+from grader.bridge.server_channel import Channel
 
 
 def _builtin_base(cls: type) -> str:
@@ -31,34 +32,6 @@ def _builtin_base(cls: type) -> str:
         if base.__module__ == "builtins":
             return base.__name__
     return "Exception"
-
-
-class Channel:
-    """Whole frames over two raw file descriptors."""
-
-    def __init__(self, fd_in: int, fd_out: int) -> None:
-        self.fd_in, self.fd_out = fd_in, fd_out
-
-    def _read_exact(self, n: int) -> bytes:
-        chunks, remaining = [], n
-        while remaining:
-            chunk = os.read(self.fd_in, remaining)
-            if not chunk:
-                raise EOFError
-            chunks.append(chunk)
-            remaining -= len(chunk)
-        return b"".join(chunks)
-
-    def receive(self) -> dict[str, Any]:
-        """The next message from the harness."""
-        length = wire.frame_length(self._read_exact(wire.HEADER_SIZE))
-        return wire.parse(self._read_exact(length))
-
-    def send(self, message: dict[str, Any]) -> None:
-        """Send one message to the harness."""
-        view = memoryview(wire.frame(message))
-        while view:
-            view = view[os.write(self.fd_out, view) :]
 
 
 class Mailbox:
@@ -120,6 +93,7 @@ class Mailbox:
         if type(rid) is int:
             self._replies[rid] = message
         else:
+            self._channel.quiet(message.get("quiet") is True)
             self._requests.append(message)
 
 

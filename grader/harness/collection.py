@@ -36,7 +36,13 @@ def collect_suite(exercise: Exercise) -> list[TestRecord]:
         )
         raise ExerciseInvalid(f"{exercise.slug}: the hidden suite does not collect:\n{tail}")
     tests = [
-        TestRecord(nodeid=t.nodeid, name=t.name, category=t.category, hint=t.hint)
+        TestRecord(
+            nodeid=t.nodeid,
+            name=t.name,
+            category=t.category,
+            hint=t.hint,
+            uses_reference=t.uses_reference,
+        )
         for t in collected[-1].tests
     ]
     _check_categories(exercise, tests)

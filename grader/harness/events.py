@@ -38,6 +38,9 @@ class CollectedTest:
     name: str
     category: str
     hint: str
+    #: Whether the test asks for the ``reference`` fixture (isolated mode then boots the
+    #: reference's sandbox as the run starts).
+    uses_reference: bool = False
 
 
 @dataclass(frozen=True)
@@ -159,6 +162,7 @@ _CHECKS: dict[str, Callable[[object], bool]] = {
     "str | None": lambda value: value is None or isinstance(value, str),
     "int | None": lambda value: value is None or type(value) is int,
     "float": lambda value: type(value) in (int, float),
+    "bool": lambda value: type(value) is bool,
 }
 
 

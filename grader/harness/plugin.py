@@ -125,6 +125,7 @@ class HarnessPlugin:
                     name=item.name,
                     category=category,
                     hint=first_paragraph(doc),
+                    uses_reference="reference" in getattr(item, "fixturenames", ()),
                 )
             )
         self._sink(SuiteCollected(tuple(tests)))

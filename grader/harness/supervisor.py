@@ -197,6 +197,7 @@ class ChildRunner:
             ),
             deselect=[t.nodeid for t in outcome.records if t.nodeid not in pending],
             stop_at_first_failure=self.stop_at_first_failure,
+            reference_at_start=any(t.uses_reference for t in pending.values()),
         )
         log_path = workdir / f"output-{time.monotonic_ns()}.log"
         log = log_path.open("wb")

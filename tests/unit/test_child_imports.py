@@ -32,3 +32,19 @@ def test_the_harness_child_imports_neither_pydantic_nor_the_docker_sdk() -> None
     loaded = modules_after_importing(CHILD_MODULES)
     assert "grader" in loaded and "pytest" in loaded  # the probe works
     assert not loaded & {"pydantic", "pydantic_core", "docker", "requests", "fastapi"}, loaded
+
+
+def test_the_attach_demultiplexer_is_the_sdks_own_without_the_sdk() -> None:
+    """The Docker SDK's frame reader, loaded from its file: no ``docker`` package, no
+    ``requests`` (a warm grading needs neither, see sandbox/docker_lite.py)."""
+    code = (
+        "import json, sys\nimport sandbox.docker_channel as channel\n"
+        "print(json.dumps([channel.frames_iter_no_tty.__code__.co_filename,"
+        " sorted({m.split('.')[0] for m in sys.modules})]))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=child_env(), capture_output=True, text=True, check=True
+    )
+    filename, loaded = json.loads(out.stdout)
+    assert filename.replace("\\", "/").endswith("docker/utils/socket.py")
+    assert not set(loaded) & {"docker", "requests", "urllib3"}, loaded

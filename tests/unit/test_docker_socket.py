@@ -145,6 +145,29 @@ def test_a_caller_that_reads_reads_the_socket_itself() -> None:
     channel.close()
 
 
+def test_a_caller_polls_briefly_before_it_waits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An answer already there (or there within ``SPIN_SECONDS``) is read without going to
+    sleep in ``select``; a later one is waited for there."""
+    host, program = socket.socketpair()
+    channel = DirectSocketChannel(host, OutputBuffer(4096, lifetime=False), READY)
+    program.sendall(READY)
+    channel.read_ready(time.monotonic() + 5, threading.Event())
+    waits: list[float | None] = []
+    real_select = docker_socket.select.select
+
+    def counted(r: Any, w: Any, x: Any, timeout: float | None = None) -> Any:
+        waits.append(timeout)
+        return real_select(r, w, x, timeout)
+
+    monkeypatch.setattr(docker_socket.select, "select", counted)
+    program.sendall(b"now")
+    assert channel.recv(100, timeout=5) == b"now" and waits == []
+    threading.Timer(0.1, lambda: program.sendall(b"later")).start()
+    assert channel.recv(100, timeout=5) == b"later" and waits == [5]
+    program.close()
+    channel.close()
+
+
 def test_closing_wakes_a_caller_waiting_to_read() -> None:
     host, program = socket.socketpair()
     channel = DirectSocketChannel(host, OutputBuffer(4096, lifetime=False), READY)

@@ -3,6 +3,7 @@ of its results that is no event is a clear fault of the harness, not a crash."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -145,3 +146,30 @@ def test_a_line_that_is_no_event_is_a_harness_fault(adder: Exercise) -> None:
         grade(adder, from_text(FORGER.encode(), "adder.py"), DirectRunner())
     time.sleep(0.2)
     assert [p for p in children_of(os.getpid()) if alive(p)] == [], "the child outlived the fault"
+
+
+def test_a_run_whose_tests_ask_for_the_reference_boots_it_from_the_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Collection marks the tests that take the ``reference`` fixture; a child whose pending
+    tests include one is told to boot the reference's sandbox at once, not at that test."""
+    from grader import grading
+    from grader.catalogue import Catalogue
+    from grader.harness import supervisor
+    exercise = Catalogue().get("lru-cache")
+    tests = grading.suite_tests(exercise)
+    asking = {t.name for t in tests if t.uses_reference}
+    assert "test_get_cost_does_not_grow_with_size" in asking
+    assert "test_len_counts_the_entries" not in asking and len(asking) < len(tests)
+    specs: list[dict[str, object]] = []
+    real_write_spec = supervisor.write_spec
+
+    def recorded(workdir: Path, exercise: Exercise, **extra: object) -> Path:
+        specs.append(extra)
+        return real_write_spec(workdir, exercise, **extra)
+
+    monkeypatch.setattr(supervisor, "write_spec", recorded)
+    plain = [dataclasses.replace(t, uses_reference=False) for t in tests]
+    ChildRunner().run(exercise, exercise.reference_path.parent, plain)
+    ChildRunner().run(exercise, exercise.reference_path.parent, tests)
+    assert [spec["reference_at_start"] for spec in specs] == [False, True]

@@ -1,0 +1,127 @@
+"""The Docker Engine API client the harness child uses for warm containers, against a fake
+daemon on a Unix socket; and the errors it raises, as the rest of the sandbox sees them."""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from sandbox.docker_channel import STDERR, STDOUT, frames_iter_no_tty
+from sandbox.docker_errors import translate_docker_error
+from sandbox.docker_lite import EngineAPIError, LiteDockerAPI
+from sandbox.errors import DaemonUnavailable, ImageMissing, SandboxError
+
+Answer = Callable[[str], bytes]
+
+
+def _http(status: str, body: object = None) -> bytes:
+    data = json.dumps(body).encode() if body is not None else b""
+    kind = b"Content-Type: application/json\r\n" if body is not None else b""
+    return (
+        f"HTTP/1.1 {status}\r\n".encode() + kind
+        + f"Content-Length: {len(data)}\r\n\r\n".encode() + data
+    )
+
+
+@pytest.fixture
+def daemon(tmp_path: Path) -> Iterator[tuple[str, list[str], dict[str, Answer]]]:
+    """A fake daemon: the socket path, the request lines it got, and answers by path prefix."""
+    path = str(tmp_path / "docker.sock")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen(8)
+    seen: list[str] = []
+    answers: dict[str, Answer] = {}
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += conn.recv(4096)
+            line = head.split(b"\r\n", 1)[0].decode()
+            seen.append(line)
+            method_path = line.rsplit(" ", 1)[0]
+            for prefix, answer in answers.items():
+                if method_path.startswith(prefix):
+                    conn.sendall(answer(line))
+                    break
+            else:
+                conn.sendall(_http("404 Not Found", {"message": "page not found"}))
+            conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield path, seen, answers
+    server.close()
+
+
+def test_calls_go_to_the_engine_api_paths(daemon: tuple[str, list[str], dict[str, Answer]]) -> None:
+    path, seen, answers = daemon
+    answers["GET /_ping"] = lambda _: _http("200 OK")
+    answers["GET /containers/abc/json"] = lambda _: _http("200 OK", {"State": {"ExitCode": 3}})
+    answers["POST /containers/abc/wait"] = lambda _: _http("200 OK", {"StatusCode": 3})
+    answers["GET /containers/json"] = lambda _: _http("200 OK", [{"Id": "abc"}])
+    answers["DELETE /containers/abc"] = lambda _: _http("204 No Content")
+    api = LiteDockerAPI(path, timeout=5)
+    assert api.ping() is True
+    assert api.inspect_container("abc")["State"]["ExitCode"] == 3
+    assert api.wait("abc", timeout=5) == {"StatusCode": 3}
+    assert api.containers(all=True, filters={"label": "a=b"}) == [{"Id": "abc"}]
+    api.remove_container("abc", v=True, force=True)
+    query = parse_qs(urlsplit(seen[3].split(" ")[1]).query)
+    assert query["all"] == ["1"] and json.loads(query["filters"][0]) == {"label": ["a=b"]}
+    assert seen[4].startswith("DELETE /containers/abc?v=1&force=1 ")
+
+
+def test_an_error_status_is_an_engine_api_error_with_the_daemons_message(
+    daemon: tuple[str, list[str], dict[str, Answer]],
+) -> None:
+    path, _, answers = daemon
+    answers["GET /images/"] = lambda _: _http("404 Not Found", {"message": "No such image: x:1"})
+    api = LiteDockerAPI(path, timeout=5)
+    with pytest.raises(EngineAPIError) as caught:
+        api.inspect_image("x:1")
+    assert caught.value.status_code == 404 and "No such image" in caught.value.explanation
+    assert isinstance(translate_docker_error(caught.value, image="x:1"), ImageMissing)
+    other = translate_docker_error(EngineAPIError(500, "boom"))
+    assert type(other) is SandboxError and "boom" in str(other)
+
+
+def test_no_daemon_is_an_unreachable_daemon(tmp_path: Path) -> None:
+    api = LiteDockerAPI(str(tmp_path / "nothing.sock"), timeout=5)
+    with pytest.raises(OSError) as caught:
+        api.ping()
+    assert isinstance(translate_docker_error(caught.value), DaemonUnavailable)
+
+
+def test_attach_keeps_the_stream_that_follows_the_answer(
+    daemon: tuple[str, list[str], dict[str, Answer]],
+) -> None:
+    """The daemon may send output right behind its ``101`` answer, in the same packet: none of
+    it may be eaten with the headers."""
+    path, seen, answers = daemon
+    frame = struct.pack(">BxxxL", STDOUT, 5) + b"hello" + struct.pack(">BxxxL", STDERR, 3)
+    answers["POST /containers/abc/attach"] = lambda _: (
+        b"HTTP/1.1 101 UPGRADED\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n" + frame + b"err"
+    )
+    sock = LiteDockerAPI(path, timeout=5).attach_socket("abc", {"stdin": 1, "stream": 1})
+    assert list(frames_iter_no_tty(sock)) == [(STDOUT, b"hello"), (STDERR, b"err")]
+    assert seen == ["POST /containers/abc/attach?stdin=1&stream=1 HTTP/1.1"]
+    sock.close()
+
+
+def test_a_refused_attach_raises(daemon: tuple[str, list[str], dict[str, Answer]]) -> None:
+    path, _, answers = daemon
+    answers["POST /containers/gone/attach"] = lambda _: _http("404 Not Found", {"message": "x"})
+    with pytest.raises(EngineAPIError):
+        LiteDockerAPI(path, timeout=5).attach_socket("gone", {"stream": 1})
