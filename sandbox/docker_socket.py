@@ -36,11 +36,7 @@ from typing import Any
 from sandbox.bootstrap import CHANNEL_SOCKET
 from sandbox.channel import OutputBuffer, ReadyGate, SocketChannelBase
 from sandbox.errors import SandboxTimeout
-
-#: How long :class:`DirectSocketChannel` polls for output before it blocks, in seconds: a
-#: round trip's answer usually comes within tens of microseconds, and being put to sleep and
-#: woken costs more than that (see ``grader/bridge/server_channel.py``, the other end).
-SPIN_SECONDS = 0.0002
+from sandbox.polling import Poller
 
 #: Where the container sees its channel directory, and the socket's name in it.
 MOUNT_POINT, SOCKET_NAME = posixpath.split(CHANNEL_SOCKET)
@@ -175,7 +171,7 @@ class DirectSocketChannel(SocketChannelBase):
     """The accepted socket with no reader thread, for a caller that reads the program's
     output as it comes (``SandboxJob.caller_reads``): :meth:`recv` reads the socket itself,
     which saves a thread hand-off on every round trip (about 0.04 ms of 0.11), and polls
-    for :data:`SPIN_SECONDS` before it blocks, which saves being put to sleep and woken. Output
+    briefly before it blocks (:mod:`sandbox.polling`). Output
     left unread at the end is not kept; a program whose output nobody reads waits for it."""
 
     def __init__(self, sock: socket.socket, stdout: OutputBuffer, ready_marker: bytes) -> None:
@@ -185,6 +181,7 @@ class DirectSocketChannel(SocketChannelBase):
         self._pending = b""
         self._eof = False
         self._recv_lock = threading.Lock()
+        self._poller = Poller()
 
     def _read(self) -> None:
         """Never run: the caller reads (see :meth:`recv`)."""
@@ -219,9 +216,7 @@ class DirectSocketChannel(SocketChannelBase):
             if self._eof:
                 return b""
             try:
-                data = self._poll(
-                    n, SPIN_SECONDS if timeout is None else min(timeout, SPIN_SECONDS)
-                )
+                data = self._poller.poll(lambda: self._sock.recv(n, socket.MSG_DONTWAIT), timeout)
                 readable = data is not None
                 if data is None:
                     readable = bool(select.select([self._sock], [], [], timeout)[0])
@@ -232,16 +227,6 @@ class DirectSocketChannel(SocketChannelBase):
                 raise SandboxTimeout(f"no output within {timeout} s")
             self._eof = not data
             return data
-
-    def _poll(self, n: int, seconds: float) -> bytes | None:
-        """Up to ``n`` bytes if any come within ``seconds`` of polling, else ``None``."""
-        give_up = time.perf_counter() + seconds
-        while True:
-            try:
-                return self._sock.recv(n, socket.MSG_DONTWAIT)
-            except BlockingIOError:
-                if time.perf_counter() >= give_up:
-                    return None
 
     def close(self, timeout: float = 5.0) -> None:
         """Wake a waiting :meth:`recv` (it sees the end), then close the socket."""

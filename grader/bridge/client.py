@@ -16,12 +16,12 @@ from typing import Any, NoReturn
 
 from grader.bridge import protocol, wire
 from grader.bridge.errors import ImportFailed, ProtocolViolation, SubjectDied, SubjectTimeout
-from grader.bridge.server_channel import SPIN_SECONDS
 from grader.bridge.spare import SpareRun
 from grader.budget import CallBudget, TestBudget, cpu_limit
 from grader.caps import OUTPUT_CAP
 from sandbox import SandboxError, SandboxResult, SandboxRun, SandboxTimeout
 from sandbox.models import end_in_words
+from sandbox.polling import SPIN_SECONDS
 
 #: The most requests one run may make, a bound on a runaway test.
 MAX_REQUESTS = 2_000_000

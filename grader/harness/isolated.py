@@ -23,12 +23,13 @@ from grader.harness.events import (
 )
 from grader.harness.orphans import ON_ORPHANED
 from grader.harness.warm_link import WarmLink
-from sandbox import SandboxError, SandboxJob, SandboxLimits, select_backend
+from sandbox import SandboxError, SandboxJob, SandboxLimits, polling, select_backend
 
 if TYPE_CHECKING:
     from grader.harness.plugin import HarnessPlugin
 
 _GRADER_ROOT = Path(__file__).resolve().parents[1]
+_POLLING = Path(polling.__file__)
 #: The stdlib-only files the subject server needs inside the sandbox.
 _SERVER_FILES = (
     "__init__.py",
@@ -50,6 +51,8 @@ def subject_job(module: str, source: bytes, limits: SandboxLimits) -> SandboxJob
     """The sandbox job that serves ``source`` as module ``module``."""
     files = {f"grader/{name}": (_GRADER_ROOT / name).read_bytes() for name in _SERVER_FILES}
     files["grader/__init__.py"] = b""
+    files["sandbox/__init__.py"] = b""  # only the stdlib-only poller, not the package
+    files["sandbox/polling.py"] = _POLLING.read_bytes()
     files[f"{module}.py"] = source
     return SandboxJob(
         argv=["python3", "-I", "-S", "-B", "-c", _BOOT, module],

@@ -16,6 +16,7 @@ from grader.bridge.proxy import BridgeSide, FollowingProxy
 from grader.bridge.server_channel import Channel
 from grader.bridge.subject_server import Mailbox
 from grader.testkit import Kit
+from sandbox import polling
 
 from .bridged import bridged
 
@@ -61,20 +62,20 @@ def test_a_quiet_request_stops_the_polling_until_the_next_request(
     real_read = os.read
 
     def counted(fd: int, n: int) -> bytes:
-        reads.append(channel.spin)
+        reads.append(channel.poller.seconds)
         return real_read(fd, n)
 
     monkeypatch.setattr(server_channel.os, "read", counted)
     harness.sendall(wire.frame({"id": 1, "op": "call", "quiet": True}))
     assert mailbox.next_request()["id"] == 1
-    assert channel.spin == 0.0
+    assert channel.poller.seconds == 0.0
     reads.clear()
     threading.Timer(0.2, lambda: harness.sendall(wire.frame({"id": 2, "op": "call"}))).start()
     assert mailbox.next_request()["id"] == 2
     # While quiet, the wait was one look and then select: no polling (that would be tens of
     # thousands of reads in 0.05 s).
     assert len(reads) <= 4, len(reads)
-    assert channel.spin == 0.05  # an ordinary request: polling again
+    assert channel.poller.seconds == 0.05  # an ordinary request: polling again
     harness.close()
 
 
@@ -103,7 +104,7 @@ def test_the_harness_waits_out_the_subjects_polling_before_a_cost(
         module.same(1)
         started = time.monotonic()
         subject.quiesce()  # right after a frame: waits for the polling to end
-        assert time.monotonic() - started >= server_channel.SPIN_SECONDS * 0.9
+        assert time.monotonic() - started >= polling.SPIN_SECONDS * 0.9
         time.sleep(0.01)
         started = time.monotonic()
         subject.quiesce()  # long after it: no wait
