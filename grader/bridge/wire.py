@@ -125,17 +125,34 @@ def _decode_items(items: list[Any], resolve: Callable[[dict[str, Any]], Any], de
     return _map_items(items, lambda v: decode(v, resolve, depth))
 
 
-def _map_items(items: list[Any] | tuple[Any, ...], convert: Callable[[Any], Any]) -> list[Any]:
+def _map_items(items: list[Any] | tuple[Any, ...], convert: Callable[[Any], Any]) -> Any:
     """``convert`` each item, except scalars and lists of scalars (one argument list of a
     batch), which are their own encoding and decoding (a JSON parser makes only exact
-    builtin types)."""
+    builtin types). A sequence of nothing else is its own encoding, as it is."""
     scalars = _PLAIN_SCALARS
+    if only_plain_rows(items):
+        return items
     return [
         v
         if type(v) in scalars or (type(v) is list and all(type(x) in scalars for x in v))
         else convert(v)
         for v in items
     ]
+
+
+def only_plain_rows(items: list[Any] | tuple[Any, ...]) -> bool:
+    """Whether every item is a scalar or a list of scalars (a batch's argument lists or
+    results; a plain loop, several times faster than checking item by item as above)."""
+    scalars = _PLAIN_SCALARS
+    for item in items:
+        kind = type(item)
+        if kind is list:
+            for inner in item:
+                if type(inner) not in scalars:
+                    return False
+        elif kind not in scalars:
+            return False
+    return True
 
 
 def _str(value: Any) -> str:

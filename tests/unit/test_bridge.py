@@ -149,6 +149,15 @@ def test_plain_values_round_trip_with_their_exact_types() -> None:
     assert math.isinf(roundtrip(float("inf")))  # type: ignore[arg-type]
 
 
+def test_a_batch_of_plain_rows_is_its_own_encoding_and_anything_else_is_not() -> None:
+    rows = [[1, "a"], [2, None], 3.5]
+    assert wire.encode(rows, repr) is rows and wire.decode(rows, dict) is rows
+    for mixed in ([[1, (2,)]], [(1, 2)], [[1], {"k": 1}], [[1, b"x"]]):
+        assert roundtrip(mixed) == mixed  # tuples, dicts, bytes keep their types
+    with pytest.raises(wire.WireError):
+        wire.decode([[1], {"$t": "x"}], dict)  # a tagged value is still checked in a batch
+
+
 def test_subclasses_are_not_plain() -> None:
     class Sneaky(int):
         pass
