@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -24,16 +25,7 @@ def suite_tests(exercise: Exercise) -> list[TestRecord]:
     key = exercise.suite_hash
     if key not in _suites:
         _suites[key] = collect_suite(exercise)
-    return [
-        TestRecord(
-            nodeid=t.nodeid,
-            name=t.name,
-            category=t.category,
-            hint=t.hint,
-            uses_reference=t.uses_reference,
-        )
-        for t in _suites[key]
-    ]
+    return [dataclasses.replace(t) for t in _suites[key]]  # the cached ones stay untouched
 
 
 def grade(exercise: Exercise, submission: Submission, runner: SuiteRunner | None = None) -> Report:
