@@ -8,6 +8,7 @@ JSON line, so the parent can follow progress and survive our death.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import importlib
 import importlib.util
@@ -17,7 +18,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from grader.bridge.subject_server import describe_import_error
 from grader.harness.deadlines import AlarmDeadlines
@@ -156,5 +157,22 @@ def main(spec_path: str) -> int:
         return 0
 
 
+def exit_now(code: int) -> NoReturn:
+    """End the process once its exit handlers ran, without tearing the interpreter down.
+
+    Everything the parent reads is written by then (the results file is closed, stdio is
+    flushed here, threads that are not daemons are waited for as at a normal exit); freeing
+    the memory of pytest and the suite object by object cost 35-80 ms per grading.
+    """
+    for thread in threading.enumerate():
+        if not thread.daemon and thread is not threading.current_thread():
+            thread.join()
+    atexit._run_exitfuncs()
+    with contextlib.suppress(OSError, ValueError):
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    exit_now(main(sys.argv[1]))
