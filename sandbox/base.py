@@ -223,6 +223,19 @@ class SandboxRun(abc.ABC):
                 self._finish(exit_code=None, signal=None)
         return self._result()
 
+    def end(self, grace: float = 1.0) -> SandboxResult:
+        """Done with this run: close the program's stdin, give it up to ``grace`` seconds to
+        end by itself, kill it if it did not, and return the result.
+
+        A backend whose runs someone else cleans up afterwards may return as soon as the
+        program's output has ended, before the end is confirmed; the exit status is then
+        ``None``. Use :meth:`kill` to learn how a program ended.
+        """
+        self.close_stdin()
+        with contextlib.suppress(SandboxTimeout):
+            self.wait(grace)
+        return self.kill()
+
     def _result(self) -> SandboxResult:
         """Build the caller-facing result once, moving unread output into it."""
         with self._lock:

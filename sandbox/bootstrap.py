@@ -10,8 +10,8 @@ bootstrap (:data:`BOOTSTRAP`, run as ``python3 -I -S -c``) that
    from stdin, using exact-size ``os.read`` calls so not one byte of the program's input
    is consumed,
 2. writes them into the tmpfs work dir (``O_EXCL|O_NOFOLLOW``),
-3. if the host passed it a socket channel (:mod:`sandbox.docker_socket`), connects to it and
-   puts the connection on stdin and stdout,
+3. if the host passed it a socket channel (:mod:`sandbox.docker_socket`), connects to it
+   twice and puts the first connection on stdin and stdout, the second on stderr,
 4. writes :data:`READY` to stdout (the host strips it and so learns the
    program is starting), and
 5. ``execve``\\s the bundle's argv with an environment of ``PATH`` only.
@@ -73,10 +73,17 @@ if os.path.exists({CHANNEL_SOCKET!r}):  # the host listens: the channel is this 
         s.connect({CHANNEL_SOCKET!r})
     except OSError as e:
         raise SystemExit("grader-bootstrap: cannot connect the channel: %s" % e.strerror)
-    fd = s.detach()
+    e = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    try:
+        e.connect({CHANNEL_SOCKET!r})
+    except OSError as x:
+        raise SystemExit("grader-bootstrap: cannot connect stderr: %s" % x.strerror)
+    fd, efd = s.detach(), e.detach()
     os.dup2(fd, 0)
     os.dup2(fd, 1)
+    os.dup2(efd, 2)
     os.close(fd)
+    os.close(efd)
 os.write(1, {READY!r})
 try:
     os.execvpe(argv[0], argv, {{"PATH": {SANDBOX_PATH!r}}})

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,16 +32,17 @@ from sandbox.docker_container import (
 from sandbox.docker_errors import translate_docker_error
 from sandbox.docker_socket import (
     DirectSocketChannel,
+    ErrorStream,
     Listener,
     SocketChannel,
     remove_channel_dir,
     socket_channel_wanted,
     warm_channel_dir,
 )
-from sandbox.errors import RuntimeMissing
+from sandbox.errors import RuntimeMissing, SandboxError
 from sandbox.image import default_image, default_runtime
 from sandbox.limits import SandboxLimits
-from sandbox.models import SandboxJob, split_status
+from sandbox.models import SandboxJob, SandboxResult, split_status
 from sandbox.reaper import reap
 
 __all__ = ["SANDBOX_USER", "DockerRun", "DockerSandbox", "host_config_options"]
@@ -81,6 +83,7 @@ class DockerRun(SandboxRun):
         self._owned = True
         self._listener: Listener | None = None
         self._socket: SocketChannel | DirectSocketChannel | None = None
+        self._errors: ErrorStream | None = None
 
     def _launch(self) -> None:
         """Create (or take a warm container), attach, start, send the job, wait for READY."""
@@ -142,9 +145,11 @@ class DockerRun(SandboxRun):
     ) -> ReadyGate | None:
         """Take the bootstrap's connection (the files are sent): READY comes over it, and it
         is the program's stdin and stdout from now on. ``None`` if it never connected."""
-        conn = listener.accept(deadline, attach.gate.ready)
-        if conn is None:
+        pair = listener.accept(deadline, attach.gate.ready)
+        if pair is None:
             return None
+        conn, errors = pair
+        self._errors = ErrorStream(errors, self._stderr)
         attach.close_write()  # the bootstrap read its files from it: nothing more goes there
         if not self.job.caller_reads:
             self._socket = SocketChannel(conn, self._stdout, READY)
@@ -192,6 +197,8 @@ class DockerRun(SandboxRun):
         finally:
             if self._socket is not None:
                 self._socket.close()
+            if self._errors is not None:
+                self._errors.close()
             self._channel.close()
             if self._listener is not None:
                 self._listener.close()
@@ -205,6 +212,26 @@ class DockerRun(SandboxRun):
                 cpu_time=self._cpu,
             )
             self._backend._forget(self)
+
+    def end(self, grace: float = 1.0) -> SandboxResult:
+        """See :meth:`SandboxRun.end`. A warm container is let go as soon as the program's
+        stdout and stderr ended (it closed them, or exited), without waiting the 50-100 ms
+        until the daemon reports the container stopped: its pool removes it (with a kill)
+        once the grading is over. The result's exit status is then unknown."""
+        errors = self._errors
+        if self._owned or errors is None or self._socket is None or self.done:
+            return super().end(grace)
+        self.close_stdin()
+        deadline = time.monotonic() + grace
+        try:
+            while self.recv(65536, timeout=max(deadline - time.monotonic(), 0.0)):
+                pass  # what the program still wrote to stdout is not wanted any more
+        except SandboxError:
+            return self.kill()
+        if not errors.ended.wait(max(deadline - time.monotonic(), 0.0)):
+            return self.kill()
+        self._finish(exit_code=None, signal=None, cpu_time=self._cpu)
+        return self._result()
 
     def _remove(self) -> None:
         """Remove the container and its anonymous volumes (retry once)."""

@@ -9,10 +9,12 @@ tests that make thousands of calls. How it stays safe (docs/security.md):
   can reach a socket in it. The container can create nothing there.
 - The host listens on ``<token>/s`` only while the trusted bootstrap starts, and removes the
   socket and the directory as soon as the bootstrap connected, before any untrusted code ran.
-  Only one connection is ever accepted; a program can never open another.
-- The bootstrap puts the connection on the program's stdin and stdout, so the program sees
-  the same channel it would have over the attach stream; stderr and the container's exit
-  still come over the attach stream.
+  Only the bootstrap's two connections are ever accepted; a program can never open another.
+- The bootstrap puts the first connection on the program's stdin and stdout, so the program
+  sees the same channel it would have over the attach stream, and the second on its stderr:
+  both end when the program does, without waiting for the daemon to notice that the container
+  stopped (about 60 ms), which lets a warm run end early (``DockerRun.end``). The container's
+  exit, and what the bootstrap prints before it connects, still come over the attach stream.
 
 Docker creates nothing on the host for this: a missing directory fails the container's
 creation, and the backend then falls back to the attach stream (e.g. a daemon on another
@@ -111,7 +113,7 @@ def _is_token(token: str) -> bool:
 
 
 class Listener:
-    """The host's end while the bootstrap starts: one connection accepted, then nothing."""
+    """The host's end while the bootstrap starts: its two connections accepted, then nothing."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
@@ -119,20 +121,28 @@ class Listener:
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self._sock.bind(str(self.path))
         os.chmod(self.path, 0o666)  # the sandbox user connects; the 0700 base keeps others out
-        self._sock.listen(1)
+        self._sock.listen(2)
 
-    def accept(self, deadline: float, gave_up: threading.Event) -> socket.socket | None:
-        """The bootstrap's connection, or ``None`` if it did not come before ``deadline`` or
-        ``gave_up`` was set (the bootstrap ended first). Closes the listener either way."""
+    def accept(
+        self, deadline: float, gave_up: threading.Event
+    ) -> tuple[socket.socket, socket.socket] | None:
+        """The bootstrap's two connections, in the order it made them (the channel, then
+        stderr), or ``None`` if they did not both come before ``deadline`` or ``gave_up`` was
+        set (the bootstrap ended first). Closes the listener either way."""
+        taken: list[socket.socket] = []
         try:
-            while not gave_up.is_set():
+            while len(taken) < 2 and not gave_up.is_set():
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    return None
+                    break
                 if select.select([self._sock], [], [], min(left, 0.05))[0]:
                     conn, _ = self._sock.accept()
                     conn.setblocking(True)
-                    return conn
+                    taken.append(conn)
+            if len(taken) == 2:
+                return taken[0], taken[1]
+            for conn in taken:
+                conn.close()
             return None
         finally:
             self.close()
@@ -141,6 +151,33 @@ class Listener:
         """Stop listening and remove the socket and its directory."""
         self._sock.close()
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+class ErrorStream:
+    """The program's stderr over the bootstrap's second connection, fed to ``stderr`` by a
+    reader thread; :attr:`ended` is set when the program closed it (or died)."""
+
+    def __init__(self, sock: socket.socket, stderr: OutputBuffer) -> None:
+        self._sock, self._stderr = sock, stderr
+        self.ended = threading.Event()
+        self._thread = threading.Thread(target=self._read, name="sandbox-stderr", daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        try:
+            while piece := self._sock.recv(65536):
+                self._stderr.feed(piece)
+        except OSError:
+            pass  # reset, or closed under the read by close()
+        finally:
+            self.ended.set()
+
+    def close(self) -> None:
+        """Stop reading (a stuck reader wakes up) and close the socket."""
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)
+        self._thread.join(1.0)
+        self._sock.close()
 
 
 class SocketChannel(SocketChannelBase):

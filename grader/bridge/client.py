@@ -8,7 +8,6 @@ serves the submission's reverse calls to kit objects (see :mod:`grader.bridge.pr
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -134,11 +133,7 @@ class Subject:
     def _end(self, run: SandboxRun, graceful: bool) -> None:
         """Stop ``run`` and append its stderr to the output."""
         try:
-            if graceful:
-                run.close_stdin()
-                with contextlib.suppress(SandboxTimeout):
-                    run.wait(timeout=1.0)
-            result = run.kill()
+            result = run.end(grace=1.0) if graceful else run.kill()
         except SandboxError:
             return
         text = (result.stderr or b"").decode("utf-8", "replace")

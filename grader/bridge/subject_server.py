@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import builtins
 import collections
+import contextlib
 import enum
 import importlib
 import itertools
@@ -342,6 +343,20 @@ def main() -> None:
         return
     channel.send({"id": 0, "ready": True, "module": server.ref(loaded)})
     server.serve()
+    _end_now()
+
+
+def _end_now() -> None:
+    """The harness closed the channel: run the exit handlers, flush, and end the process
+    without tearing the interpreter down (freeing a large structure object by object took
+    20-60 ms of the end of every grading). Threads are not waited for."""
+    import atexit
+
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from sandbox.docker_container import create_with_channel
 from sandbox.docker_socket import (
     CHANNEL_LABEL,
     DirectSocketChannel,
+    ErrorStream,
     Listener,
     SocketChannel,
     is_mount_refused,
@@ -81,18 +82,49 @@ def test_prune_keeps_live_and_young_directories(base: Path) -> None:
     assert live[1].exists() and young[1].exists() and not old[1].exists()
 
 
-def test_the_listener_takes_one_connection_then_the_socket_is_gone(base: Path) -> None:
+def test_the_listener_takes_the_bootstraps_two_connections_then_the_socket_is_gone(
+    base: Path,
+) -> None:
+    _token, path = _made()
+    listener = Listener(path)
+    channel, errors = socket.socket(socket.AF_UNIX), socket.socket(socket.AF_UNIX)
+    channel.connect(str(path / "s"))
+    errors.connect(str(path / "s"))
+    pair = listener.accept(time.monotonic() + 5, threading.Event())
+    assert pair is not None
+    assert not path.exists()  # nobody can connect again
+    with pytest.raises(OSError):
+        socket.socket(socket.AF_UNIX).connect(str(path / "s"))
+    # In the order they were made: the first is the channel, the second stderr.
+    channel.sendall(b"first")
+    errors.sendall(b"second")
+    assert pair[0].recv(16) == b"first" and pair[1].recv(16) == b"second"
+    for sock in (*pair, channel, errors):
+        sock.close()
+
+
+def test_the_listener_wants_both_connections(base: Path) -> None:
+    """A bootstrap that connected once and ended is a failed start, not a channel without
+    stderr."""
     _token, path = _made()
     listener = Listener(path)
     client = socket.socket(socket.AF_UNIX)
     client.connect(str(path / "s"))
-    conn = listener.accept(time.monotonic() + 5, threading.Event())
-    assert conn is not None
-    assert not path.exists()  # nobody can connect again
-    with pytest.raises(OSError):
-        socket.socket(socket.AF_UNIX).connect(str(path / "s"))
-    conn.close()
+    assert listener.accept(time.monotonic() + 0.3, threading.Event()) is None
+    assert not path.exists()
     client.close()
+
+
+def test_the_error_stream_feeds_stderr_and_says_when_it_ended() -> None:
+    host, program = socket.socketpair()
+    err = OutputBuffer(1 << 20)
+    stream = ErrorStream(host, err)
+    program.sendall(b"a warning\n")
+    assert not stream.ended.wait(0.1)
+    program.close()
+    assert stream.ended.wait(5)
+    assert err.take_all() == b"a warning\n"
+    stream.close()
 
 
 def test_the_listener_gives_up_when_the_bootstrap_ended(base: Path) -> None:
@@ -220,7 +252,9 @@ class _Daemon:
 
     def create_container(self, image: str, **kwargs: Any) -> dict[str, str]:
         if self.remote and kwargs["host_config"].get("mounts"):
-            raise RuntimeError("invalid mount config for type bind: bind source path does not exist")
+            raise RuntimeError(
+                "invalid mount config for type bind: bind source path does not exist"
+            )
         self.created.append(kwargs)
         return {"Id": f"c{len(self.created)}"}
 
@@ -230,7 +264,11 @@ def test_a_container_gets_its_channel_directory_read_only(base: Path) -> None:
     made, channel, still = create_with_channel(daemon, "img", None, "65534:65534", SandboxLimits())
     assert channel is not None and still and made == "c1"
     (mount,) = daemon.created[0]["host_config"]["mounts"]
-    assert (mount["Source"], mount["Target"], mount["ReadOnly"]) == (str(channel[1]), "/grader-channel", True)
+    assert (mount["Source"], mount["Target"], mount["ReadOnly"]) == (
+        str(channel[1]),
+        "/grader-channel",
+        True,
+    )
     assert daemon.created[0]["labels"][CHANNEL_LABEL] == channel[0]
 
 
