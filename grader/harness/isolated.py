@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from grader.bridge.client import Subject
 from grader.bridge.errors import BridgeFailure, ImportFailed
 from grader.bridge.proxy import Bridge, BridgeSide, FollowingProxy
+from grader.bridge.server_files import server_files
 from grader.caps import MESSAGE_LIMIT
 from grader.harness.events import (
     SandboxFailed,
@@ -23,24 +24,11 @@ from grader.harness.events import (
 )
 from grader.harness.orphans import ON_ORPHANED
 from grader.harness.warm_link import WarmLink
-from sandbox import SandboxError, SandboxJob, SandboxLimits, polling, select_backend
+from sandbox import SandboxError, SandboxJob, SandboxLimits, select_backend
 
 if TYPE_CHECKING:
     from grader.harness.plugin import HarnessPlugin
 
-_GRADER_ROOT = Path(__file__).resolve().parents[1]
-_POLLING = Path(polling.__file__)
-#: The stdlib-only files the subject server needs inside the sandbox.
-_SERVER_FILES = (
-    "__init__.py",
-    "bridge/__init__.py",
-    "bridge/wire.py",
-    "bridge/batches.py",
-    "bridge/protocol.py",
-    "bridge/server_channel.py",
-    "bridge/stand_ins.py",
-    "bridge/subject_server.py",
-)
 _BOOT = (
     "import os, sys; sys.path[:0] = [os.getcwd()]; "
     "from grader.bridge.subject_server import main; main()"
@@ -49,11 +37,7 @@ _BOOT = (
 
 def subject_job(module: str, source: bytes, limits: SandboxLimits) -> SandboxJob:
     """The sandbox job that serves ``source`` as module ``module``."""
-    files = {f"grader/{name}": (_GRADER_ROOT / name).read_bytes() for name in _SERVER_FILES}
-    files["grader/__init__.py"] = b""
-    files["sandbox/__init__.py"] = b""  # only the stdlib-only poller, not the package
-    files["sandbox/polling.py"] = _POLLING.read_bytes()
-    files[f"{module}.py"] = source
+    files = {**server_files(), f"{module}.py": source}
     return SandboxJob(
         argv=["python3", "-I", "-S", "-B", "-c", _BOOT, module],
         files=files,
@@ -171,7 +155,7 @@ class _Reference:
     def close(self) -> None:
         if self.boot is not None:
             self.boot.settle()
-            self.boot.subject.close()
+            self.boot.subject.close(graceful=True)  # an idle reference ends on EOF at once
             self.boot.release()
 
 
