@@ -1,0 +1,56 @@
+"""The subject server's files as shipped into a sandbox: an interpreter of this version runs
+with ``-I -S -B`` (as in the sandbox) and takes its modules from the shipped bytecode; a
+source changed after the bytecode was made is compiled afresh."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from grader.bridge.server_files import bytecode_path, server_files
+
+
+def write_tree(root: Path, files: dict[str, bytes]) -> None:
+    for name, data in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+def verbose_import(root: Path, module: str) -> str:
+    """What ``python -v`` says while importing ``module`` from ``root`` in sandbox mode."""
+    code = f"import sys; sys.path[:0] = [{str(root)!r}]; import {module}"
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", "-B", "-v", "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return done.stderr
+
+
+def test_every_shipped_module_is_loaded_from_its_bytecode(tmp_path: Path) -> None:
+    files = server_files()
+    write_tree(tmp_path, files)
+    log = verbose_import(tmp_path, "grader.bridge.subject_server")
+    sources = [name for name in files if name.endswith(".py") and files[name]]
+    assert sources
+    for name in sources:
+        assert bytecode_path(name) in files
+        assert f"code object from '{tmp_path / bytecode_path(name)}'" in log, name
+
+
+def test_a_source_that_does_not_match_its_bytecode_is_compiled_afresh(tmp_path: Path) -> None:
+    files = dict(server_files())
+    files["grader/bridge/wire.py"] += b"\nEDITED_AFTER = True\n"
+    write_tree(tmp_path, files)
+    code = (
+        f"import sys; sys.path[:0] = [{str(tmp_path)!r}]; import grader.bridge.wire as w; "
+        "print(w.EDITED_AFTER)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", "-B", "-c", code], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "True"
