@@ -186,13 +186,19 @@ class SandboxRun(abc.ABC):
         """
         return self._stdout.read(n, timeout)
 
-    def cpu_usage(self) -> float | None:
+    def cpu_usage(self, settle: float = 0.0) -> float | None:
         """Cumulative CPU seconds (user+system) used so far by every process of this run.
 
         Read from outside the sandbox, so the program cannot fake it; take the
         difference of two calls to time a stretch of work. ``None`` when this
         backend or host cannot measure it. Cheap (a file read or so), safe from
         any thread, never raises; after the run ended it returns the last value.
+
+        A counter that the kernel updates when a process stops running lags behind a
+        process that is running. With ``settle`` (seconds) the backend first waits, up to
+        that long, until no process of the run is running, so that the value includes all
+        the work done so far: for the end of a measured stretch, right after the program
+        answered.
         """
         return None
 

@@ -63,6 +63,42 @@ def read_cpu_counter(path: str | Path) -> float:
     return parse_cpu_counter(os.path.basename(path), read_small(path))
 
 
+def wait_until_at_rest(group: str | Path, timeout: float) -> bool:
+    """Wait up to ``timeout`` seconds until no task of the cgroup ``group`` is running; whether
+    that happened.
+
+    The kernel adds a task's CPU time to its group's counter when the task stops running, or
+    at a timer tick (4 ms apart at 250 Hz). A program that just answered is still running for
+    tens of microseconds on its way back to waiting: read then, the counter misses the whole
+    batch it ran (about once in 2,000 costs of 0.2 ms). A task that waits, or that was
+    preempted, has all its time counted. A timeout longer than a tick bounds what a program
+    that keeps running can hide: the tick counts its time too.
+    """
+    deadline = time.monotonic() + timeout
+    while _any_task_running(str(group)):
+        if time.monotonic() >= deadline:
+            return False
+    return True
+
+
+def _any_task_running(group: str) -> bool:
+    """Whether a task of the cgroup ``group`` is running or runnable (``R``) now."""
+    for listing in ("cgroup.threads", "tasks"):  # cgroup v2, v1
+        try:
+            tids = read_small(os.path.join(group, listing)).split()
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                stat = read_small(f"/proc/{int(tid)}/stat")
+            except (OSError, ValueError):
+                continue  # gone meanwhile
+            if stat.rpartition(b")")[2].split()[:1] == [b"R"]:
+                return True
+        return False
+    return False
+
+
 def process_start_time(pid: int) -> int | None:
     """Start time of ``pid`` in clock ticks since boot, or None if there is no such process."""
     try:
@@ -105,8 +141,12 @@ class RunCgroup:
         self.counter_file = str(path / counter)
         self.procs_file = str(path / "cgroup.procs")
 
-    def cpu_seconds(self) -> float:
-        """CPU seconds of every task that ran in the group; raises OSError or ValueError."""
+    def cpu_seconds(self, settle: float = 0.0) -> float:
+        """CPU seconds of every task that ran in the group; raises OSError or ValueError.
+        With ``settle``, first waits up to that long for the group to be at rest
+        (:func:`wait_until_at_rest`)."""
+        if settle > 0:
+            wait_until_at_rest(self.path, settle)
         return read_cpu_counter(self.counter_file)
 
     def pids(self) -> list[int]:

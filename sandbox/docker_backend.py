@@ -20,7 +20,7 @@ from typing import Any
 
 from sandbox.base import SandboxRun, TrackingBackend, close_at_exit
 from sandbox.bootstrap import READY
-from sandbox.cgroup import read_cpu_counter
+from sandbox.cgroup import read_cpu_counter, wait_until_at_rest
 from sandbox.channel import OutputBuffer, ReadyGate
 from sandbox.docker_channel import AttachChannel, raw_socket
 from sandbox.docker_container import (
@@ -267,8 +267,9 @@ class DockerRun(SandboxRun):
         """Keep the CPU sample fresh on every watchdog tick (the cgroup goes at exit)."""
         self.cpu_usage()
 
-    def cpu_usage(self) -> float | None:
+    def cpu_usage(self, settle: float = 0.0) -> float | None:
         """The container's cgroup CPU counter, read from the host; None if not visible here.
+        ``settle``: see :meth:`SandboxRun.cpu_usage`.
 
         Once the container stopped its cgroup is gone: the last sample is
         returned (taken at most one watchdog tick before the end).
@@ -277,6 +278,8 @@ class DockerRun(SandboxRun):
             try:
                 path = self._cpu_path()
                 if path is not None:
+                    if settle > 0:
+                        wait_until_at_rest(path.parent, settle)
                     self._cpu = read_cpu_counter(path)
             except Exception:
                 pass  # the cgroup goes away at exit: keep the last sample

@@ -153,7 +153,7 @@ class FakeRun(SandboxRun):
         self._stdin.close()
         self._finish(exit_code=None, signal=9, cpu_time=self.cpu_usage())
 
-    def cpu_usage(self) -> float | None:
+    def cpu_usage(self, settle: float = 0.0) -> float | None:
         """The fake CPU counter (None when the backend was made with ``measure_cpu=False``)."""
         with self._cpu_lock:
             return self._cpu if self._measure_cpu else None

@@ -321,7 +321,7 @@ class ProcessRun(SandboxRun):
 
     # -- CPU accounting ------------------------------------------------------------
 
-    def cpu_usage(self) -> float | None:
+    def cpu_usage(self, settle: float = 0.0) -> float | None:
         """CPU seconds of the run so far, from its cgroup, else from ``/proc``.
 
         With a cgroup (root, writable cgroupfs) it counts every process that
@@ -331,18 +331,19 @@ class ProcessRun(SandboxRun):
         last seen (by an earlier call or a watchdog tick, every 0.1 s).
         """
         with self._cpu_lock:
-            self._read_cpu()
+            self._read_cpu(settle)
             return self._cpu
 
     def _sample(self) -> None:
         """Watchdog tick: sample, so the fallback sees short-lived children too."""
         self.cpu_usage()
 
-    def _read_cpu(self) -> None:
-        """Update the last CPU value from the run's source (caller holds the lock)."""
+    def _read_cpu(self, settle: float = 0.0) -> None:
+        """Update the last CPU value from the run's source (caller holds the lock); the
+        ``/proc`` meter needs no settling (``schedstat`` includes a running task's time)."""
         try:
             if self._cgroup is not None:
-                self._cpu = self._cgroup.cpu_seconds()
+                self._cpu = self._cgroup.cpu_seconds(settle)
             elif self._meter is not None:
                 self._cpu = self._meter.sample()
         except Exception:

@@ -280,9 +280,10 @@ class Subject:
             self.close()
             raise
 
-    def cpu_usage(self) -> float | None:
-        """CPU seconds the current subject's sandbox has used, read from outside it."""
-        return self.run.cpu_usage() if self.run is not None else None
+    def cpu_usage(self, settle: float = 0.0) -> float | None:
+        """CPU seconds the current subject's sandbox has used, read from outside it (after
+        waiting up to ``settle`` seconds for it to be at rest, ``SandboxRun.cpu_usage``)."""
+        return self.run.cpu_usage(settle) if self.run is not None else None
 
     def _read_message(
         self, deadline: float | None, what: str, fatal: bool = True, soft: bool = False

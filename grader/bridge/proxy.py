@@ -21,6 +21,9 @@ from grader.bridge.kit_link import KitLink
 #: Dunder attributes a test may read from a submission object (e.g. a decorated function).
 _REMOTE_DUNDERS = frozenset({"__name__", "__qualname__", "__wrapped__"})
 _ITER_BATCH = 512
+#: How long a cost reading waits for the subject to be at rest: longer than a timer tick at
+#: 100 Hz, so that a subject that keeps running has its time counted by the tick meanwhile.
+COST_SETTLE_SECONDS = 0.012
 #: Kit batch helpers a test may hand to a thread group (``kit.threads([(kit.outcomes, ...)])``).
 _KIT_HELPERS = frozenset(batches.BATCH_HELPERS)
 #: A proxy's own operations a test may hand to a batch helper.
@@ -175,9 +178,9 @@ class Bridge:
             fields["limit"] = 1_000_000
         self.subject.ensure_running()
         self.subject.quiesce()
-        before = self.subject.cpu_usage()
+        before = self.subject.cpu_usage(settle=COST_SETTLE_SECONDS)
         self.exchange(op, quiet=True, **fields)
-        after = self.subject.cpu_usage()
+        after = self.subject.cpu_usage(settle=COST_SETTLE_SECONDS)
         if before is None or after is None:
             raise SubjectDied("this sandbox cannot measure CPU time, so cost cannot be judged")
         return max(0.0, after - before)

@@ -361,3 +361,51 @@ def test_cpu_usage_is_cheap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     for _ in range(200):
         run.cpu_usage()
     assert (time.perf_counter() - start) / 200 < 0.005  # generous: well under 1 ms in practice
+
+
+# -- reading a counter at rest: a running task's time is not in it yet --------------------
+
+
+def test_a_group_is_at_rest_once_none_of_its_tasks_runs(tmp_path: Path) -> None:
+    """``wait_until_at_rest`` looks at the state of each task the group lists (here a
+    directory standing in for the cgroup, listing real processes): a sleeping task is at
+    rest, a spinning one is not until it ends."""
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    spinner = subprocess.Popen(
+        [sys.executable, "-c", "import time\nt = time.time()\nwhile time.time() - t < 1.0: pass"]
+    )
+    try:
+        time.sleep(0.2)  # both started
+        (tmp_path / "tasks").write_text(f"{sleeper.pid}\n")
+        assert cgroup.wait_until_at_rest(tmp_path, 2.0)
+        (tmp_path / "tasks").write_text(f"{sleeper.pid}\n{spinner.pid}\n")
+        started = time.monotonic()
+        assert not cgroup.wait_until_at_rest(tmp_path, 0.1)
+        assert time.monotonic() - started >= 0.1
+        assert cgroup.wait_until_at_rest(tmp_path, 10.0)  # the spinner ended (a zombie rests)
+        (tmp_path / "tasks").write_text("")
+        assert cgroup.wait_until_at_rest(tmp_path, 0.0)
+    finally:
+        for proc in (sleeper, spinner):
+            proc.kill()
+            proc.wait()
+
+
+def test_a_cost_reading_waits_for_the_subject_to_be_at_rest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``cpu_usage(settle=...)`` reads the counter only once the container's tasks rest, so
+    that the time of a task still on its way back to waiting is in it."""
+    monkeypatch.setattr(docker_backend, "CGROUP_ROOT", tmp_path)
+    run = docker_run("busy")
+    group = tmp_path / "cpuacct/docker/busy"
+    group.mkdir(parents=True)
+    (group / "cpuacct.usage").write_text("1000\n")
+    seen: list[float] = []
+    monkeypatch.setattr(
+        docker_backend, "wait_until_at_rest", lambda path, timeout: seen.append(timeout) or True
+    )
+    run.cpu_usage()
+    assert seen == []  # a plain reading does not wait
+    assert run.cpu_usage(settle=0.012) == 1e-6
+    assert seen == [0.012]
