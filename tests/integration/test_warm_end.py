@@ -22,6 +22,8 @@ from grader.warm import WarmPoolSettings, close_pools
 from sandbox import DockerSandbox, SandboxJob, SandboxLimits
 from sandbox.pool import WarmPool
 
+from .warm_backend import claiming_backend
+
 pytestmark = pytest.mark.docker
 
 LIMITS = SandboxLimits(wall_timeout=60)
@@ -76,18 +78,10 @@ def warm(docker_sandbox: DockerSandbox) -> Iterator[tuple[DockerSandbox, WarmPoo
         socket_channel=True,
     )
     pool.warm_up(LIMITS)
-    handed: list[str] = []
-
-    def claim(limits: SandboxLimits) -> str | None:
-        got = pool.claim(limits)
-        if got:
-            handed.append(got)
-        return got
-
     deadline = time.monotonic() + 60
     while pool.stats().ready < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
-    backend = DockerSandbox(docker_sandbox.image, warm=claim, reap_leftovers=False)
+    backend, handed = claiming_backend(pool, docker_sandbox.image)
     yield backend, pool, handed
     backend.close()
     pool.close()

@@ -32,6 +32,8 @@ from sandbox import DockerSandbox, SandboxJob, SandboxLimits
 from sandbox.docker_socket import CHANNEL_LABEL, channel_base
 from sandbox.pool import POOL_LABEL, WarmPool
 
+from .warm_backend import claiming_backend
+
 pytestmark = pytest.mark.docker
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -117,15 +119,7 @@ def test_close_waits_for_removals_still_under_way(docker_sandbox: DockerSandbox)
 def test_a_warm_run_works_and_is_removed_by_the_pool(
     pool: WarmPool, docker_sandbox: DockerSandbox
 ) -> None:
-    handed: list[str] = []
-
-    def claim(limits: SandboxLimits) -> str | None:
-        got = pool.claim(limits)
-        if got:
-            handed.append(got)
-        return got
-
-    backend = DockerSandbox(docker_sandbox.image, warm=claim, reap_leftovers=False)
+    backend, handed = claiming_backend(pool, docker_sandbox.image)
     result = backend.run(ECHO, stdin=b"warm")
     assert (result.exit_code, result.stdout) == (0, b"WARM\n")
     assert len(handed) == 1  # it ran in a warm container

@@ -1,0 +1,21 @@
+"""A Docker backend that takes its containers from a warm pool and remembers which it took:
+the set-up the warm-pool tests share."""
+
+from __future__ import annotations
+
+from sandbox import DockerSandbox, SandboxLimits
+from sandbox.pool import WarmPool
+
+
+def claiming_backend(pool: WarmPool, image: str) -> tuple[DockerSandbox, list[str]]:
+    """A backend whose runs take warm containers from ``pool``, and the list of the ids it
+    took (for ``pool.discard``)."""
+    handed: list[str] = []
+
+    def claim(limits: SandboxLimits) -> str | None:
+        got = pool.claim(limits)
+        if got:
+            handed.append(got)
+        return got
+
+    return DockerSandbox(image, warm=claim, reap_leftovers=False), handed
