@@ -56,7 +56,9 @@ def graders(exercise: Exercise, modes: list[str]) -> dict[str, Grading]:
         def run(runner: SuiteRunner = runner, mode: str = mode) -> None:
             report = grade(exercise, reference, runner)
             if not report.passed:
-                failed = [f"{t.name}: {t.status} {t.message}" for t in report.tests if t.status != "passed"]
+                failed = [
+                    f"{t.name}: {t.status} {t.message}" for t in report.tests if t.status != "passed"
+                ]
                 raise SystemExit(
                     f"{exercise.slug} reference failed in {mode}: {report.message} {failed}"
                 )
