@@ -58,8 +58,12 @@ def read_small(path: str | Path) -> bytes:
         os.close(fd)
 
 
-def read_cpu_counter(path: str | Path) -> float:
-    """CPU seconds of the counter file at ``path``; raises OSError or ValueError."""
+def read_cpu_counter(path: str | Path, settle: float = 0.0) -> float:
+    """CPU seconds of the counter file at ``path``; raises OSError or ValueError. With
+    ``settle``, first waits up to that long for its group to be at rest
+    (:func:`wait_until_at_rest`)."""
+    if settle > 0:
+        wait_until_at_rest(os.path.dirname(path), settle)
     return parse_cpu_counter(os.path.basename(path), read_small(path))
 
 
@@ -88,25 +92,23 @@ def _any_task_running(group: str) -> bool:
             tids = read_small(os.path.join(group, listing)).split()
         except OSError:
             continue
-        for tid in tids:
-            try:
-                stat = read_small(f"/proc/{int(tid)}/stat")
-            except (OSError, ValueError):
-                continue  # gone meanwhile
-            if stat.rpartition(b")")[2].split()[:1] == [b"R"]:
-                return True
-        return False
+        return any(stat_fields(int(tid))[:1] == [b"R"] for tid in tids)
     return False
+
+
+def stat_fields(pid: int) -> list[bytes]:
+    """The fields of ``/proc/<pid>/stat`` after the command name, from the state on (empty if
+    there is no such process). The name may hold spaces and parentheses: they are the fields
+    after the last ")"."""
+    try:
+        return read_small(f"/proc/{pid}/stat").rpartition(b")")[2].split()
+    except OSError:
+        return []
 
 
 def process_start_time(pid: int) -> int | None:
     """Start time of ``pid`` in clock ticks since boot, or None if there is no such process."""
-    try:
-        stat = read_small(f"/proc/{pid}/stat")
-    except OSError:
-        return None
-    # The command name may hold spaces and parentheses: count fields after the last ")".
-    fields = stat.rpartition(b")")[2].split()
+    fields = stat_fields(pid)
     return int(fields[19]) if len(fields) > 19 else None
 
 
@@ -145,9 +147,7 @@ class RunCgroup:
         """CPU seconds of every task that ran in the group; raises OSError or ValueError.
         With ``settle``, first waits up to that long for the group to be at rest
         (:func:`wait_until_at_rest`)."""
-        if settle > 0:
-            wait_until_at_rest(self.path, settle)
-        return read_cpu_counter(self.counter_file)
+        return read_cpu_counter(self.counter_file, settle)
 
     def pids(self) -> list[int]:
         """Pids in the group now (empty when it is gone)."""

@@ -20,7 +20,7 @@ from typing import Any
 
 from sandbox.base import SandboxRun, TrackingBackend, close_at_exit
 from sandbox.bootstrap import READY
-from sandbox.cgroup import read_cpu_counter, wait_until_at_rest
+from sandbox.cgroup import read_cpu_counter
 from sandbox.channel import OutputBuffer, ReadyGate
 from sandbox.docker_channel import AttachChannel, raw_socket
 from sandbox.docker_container import (
@@ -219,7 +219,7 @@ class DockerRun(SandboxRun):
         until the daemon reports the container stopped: its pool removes it (with a kill)
         once the grading is over. The result's exit status is then unknown."""
         errors = self._errors
-        if self._owned or errors is None or self._socket is None or self.done:
+        if self._owned or errors is None or self.done:  # no errors stream: no socket channel
             return super().end(grace)
         self.close_stdin()
         deadline = time.monotonic() + grace
@@ -278,9 +278,7 @@ class DockerRun(SandboxRun):
             try:
                 path = self._cpu_path()
                 if path is not None:
-                    if settle > 0:
-                        wait_until_at_rest(path.parent, settle)
-                    self._cpu = read_cpu_counter(path)
+                    self._cpu = read_cpu_counter(path, settle)
             except Exception:
                 pass  # the cgroup goes away at exit: keep the last sample
             return self._cpu

@@ -403,7 +403,7 @@ def test_a_cost_reading_waits_for_the_subject_to_be_at_rest(
     (group / "cpuacct.usage").write_text("1000\n")
     seen: list[float] = []
     monkeypatch.setattr(
-        docker_backend, "wait_until_at_rest", lambda path, timeout: seen.append(timeout) or True
+        cgroup, "wait_until_at_rest", lambda path, timeout: seen.append(timeout) or True
     )
     run.cpu_usage()
     assert seen == []  # a plain reading does not wait
