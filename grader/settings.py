@@ -78,6 +78,12 @@ class GraderSettings(BaseSettings):
         description="Upper bound on the summed memory limits of the warm sandboxes, in MB.",
     )
 
+    bytecode_dir: str | None = Field(
+        None,
+        description="Where harness processes cache compiled code, hidden suites included "
+        "(default ~/.cache/hidden-grader/bytecode, under XDG_CACHE_HOME if set); off: none.",
+    )
+
     def warm_pool(self) -> WarmPoolSettings:
         """The warm pool's settings."""
         return WarmPoolSettings(size=self.pool_size, memory_mb=self.pool_memory_mb)

@@ -62,7 +62,7 @@ def run_visible_tests(exercise: Exercise, module: Path) -> tuple[bool, str]:
         proc = subprocess.run(
             [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(work)],
             cwd=work,
-            env=child_env(),
+            env=child_env(bytecode=False),
             capture_output=True,
             text=True,
             timeout=300,

@@ -91,11 +91,16 @@ def _quiet_pytest(args: list[str], plugin: HarnessPlugin) -> int:
 def run_direct(spec: dict[str, Any], sink: Sink) -> None:
     """Import the submission here and run the suite against it."""
     sys.path.insert(0, spec["submission_dir"])
+    # Each submission is staged in a directory of its own: its bytecode would only fill the
+    # cache (launch.bytecode_dir).
+    writes, sys.dont_write_bytecode = sys.dont_write_bytecode, True
     try:
         module = importlib.import_module(spec["module"])
     except BaseException as exc:
         sink(SubmissionImportRaised(**describe_import_error(exc, spec["module"])))
         return
+    finally:
+        sys.dont_write_bytecode = writes
     sink(SubmissionImported())
     from grader.harness.plugin import HarnessPlugin
 
