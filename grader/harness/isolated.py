@@ -196,7 +196,7 @@ def run_isolated(
 ) -> None:
     """Start the subject in the sandbox, then run the suite through the bridge."""
     source = (Path(spec["submission_dir"]) / f"{spec['module']}.py").read_bytes()
-    warm = WarmLink(sink).take if spec.get("warm") else None
+    warm = WarmLink(sink, handed=spec.get("warm_handed")).take if spec.get("warm") else None
     try:
         backend, _warning = select_backend(
             spec["backend"],

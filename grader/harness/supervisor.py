@@ -185,6 +185,11 @@ class ChildRunner:
         done_before = len(pending)
         results = workdir / f"results-{time.monotonic_ns()}.jsonl"
         import_limit = self._import_limit(exercise)
+        reference_at_start = any(t.uses_reference for t in pending.values())
+        warm = WarmDispenser(self.pool) if self.pool else None
+        # The sandboxes the child needs at once are claimed now: no round trip through the
+        # results file (polled every _POLL) before the child can start them.
+        handed = warm.hand_over(subject_limits(exercise), 1 + reference_at_start) if warm else {}
         spec = write_spec(
             workdir,
             exercise,
@@ -197,24 +202,32 @@ class ChildRunner:
             ),
             deselect=[t.nodeid for t in outcome.records if t.nodeid not in pending],
             stop_at_first_failure=self.stop_at_first_failure,
-            reference_at_start=any(t.uses_reference for t in pending.values()),
+            reference_at_start=reference_at_start,
+            warm_handed=handed,
         )
         log_path = workdir / f"output-{time.monotonic_ns()}.log"
         log = log_path.open("wb")
-        proc = subprocess.Popen(
-            child_command(spec),
-            env=child_env(),
-            cwd=workdir,
-            stdin=subprocess.PIPE if self.pool else subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        try:
+            proc = subprocess.Popen(
+                child_command(spec),
+                env=child_env(),
+                cwd=workdir,
+                stdin=subprocess.PIPE if self.pool else subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except BaseException:
+            log.close()
+            if warm is not None:
+                warm.finish()  # never handed to anyone: removed, not returned to the pool
+            raise
         offset, progress = 0, ChildProgress(pending, outcome)
         limits = exercise.meta.limits
         watched: tuple[str, float] | None = None
         backstop: TestBudget | None = None  # the budget of the test in progress, once seen
-        warm = WarmDispenser(self.pool, proc.stdin) if self.pool else None
+        if warm is not None:
+            warm.stdin = proc.stdin
         try:
             while True:
                 exited = proc.poll() is not None

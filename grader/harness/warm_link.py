@@ -1,7 +1,9 @@
 """Warm sandboxes across the parent/child boundary.
 
 The pool lives in the long-lived parent (``grader validate``, a service worker) and hands out
-each container once; the harness child, which starts the sandboxes, asks for one with a
+each container once. The containers a child needs from its start (the submission's, and the
+reference's when a test uses it) are claimed before the child starts and named in its spec;
+for any later one (a fresh sandbox after a hang) the child asks with a
 :class:`~grader.harness.events.WarmWanted` event and reads the answer, one line, on its stdin.
 The parent removes every container it handed to a child once that child has ended.
 """
@@ -25,19 +27,35 @@ if TYPE_CHECKING:
 #: How long the child waits for the parent's answer before it starts a container itself.
 ANSWER_SECONDS = 2.0
 
+#: Containers handed to a child at its start: id -> the shape of limits it was made for.
+HandedOut = dict[str, str]
+
+
+def limits_key(limits: SandboxLimits) -> str:
+    """The shape of ``limits`` as the two ends compare it (and as ``WarmWanted`` carries it)."""
+    return json.dumps(dataclasses.asdict(limits), sort_keys=True)
+
 
 class WarmLink:
     """The child's end: ``take(limits)`` is a warm container id from the parent, or ``None``."""
 
-    def __init__(self, sink: Sink, fd: int = 0) -> None:
+    def __init__(self, sink: Sink, fd: int = 0, handed: HandedOut | None = None) -> None:
         self.sink, self.fd = sink, fd
+        #: Containers the parent claimed before this child started, and their limits.
+        self._handed = dict(handed or {})
         self._lock = threading.Lock()
         self._buffer = b""
 
     def take(self, limits: SandboxLimits) -> str | None:
-        """Ask the parent for a warm container of ``limits``; ``None`` if it has none."""
+        """A warm container of ``limits``: one the parent handed over at the start, else one
+        it is asked for now; ``None`` if it has none."""
+        shape = limits_key(limits)
         with self._lock:
-            self.sink(WarmWanted(json.dumps(dataclasses.asdict(limits))))
+            for container_id, handed_shape in self._handed.items():
+                if handed_shape == shape:
+                    del self._handed[container_id]
+                    return container_id
+            self.sink(WarmWanted(shape))
             line = self._read_line(time.monotonic() + ANSWER_SECONDS)
         return line or None
 
@@ -56,11 +74,24 @@ class WarmLink:
 
 
 class WarmDispenser:
-    """The parent's end for one child: answers its requests and removes what it was given."""
+    """The parent's end for one child: hands it containers before it starts, answers its
+    requests, and removes all it was given."""
 
-    def __init__(self, pool: WarmPool, stdin: IO[bytes] | None) -> None:
+    def __init__(self, pool: WarmPool, stdin: IO[bytes] | None = None) -> None:
         self.pool, self.stdin = pool, stdin
         self.handed: list[str] = []
+
+    def hand_over(self, limits: SandboxLimits, count: int) -> HandedOut:
+        """Claim up to ``count`` containers of ``limits`` for a child about to start (what
+        its spec names, see :class:`WarmLink`); fewer if the pool has fewer ready."""
+        handed: HandedOut = {}
+        for _ in range(count):
+            container_id = self.pool.claim(limits)
+            if not container_id:
+                break
+            self.handed.append(container_id)
+            handed[container_id] = limits_key(limits)
+        return handed
 
     def answer(self, event: WarmWanted) -> None:
         """Claim a container for the limits the child asked for and tell the child its id."""

@@ -67,6 +67,30 @@ def test_the_parent_answers_and_removes_everything_it_handed_out() -> None:
     assert pool.discarded == ["c1", "c2"]  # used or not: never handed out again
 
 
+def test_containers_handed_over_at_the_start_need_no_request() -> None:
+    pool = FakePool(ready=1)
+    dispenser = WarmDispenser(pool)  # type: ignore[arg-type]
+    limits = SandboxLimits(wall_timeout=42, pids=128)
+    handed = dispenser.hand_over(limits, 2)  # the pool has one ready: one, not two
+    assert handed == {"c1": warm_link.limits_key(limits)}
+    read_fd, write_fd = os.pipe()
+    sent: list[HarnessEvent] = []
+    link = WarmLink(sent.append, fd=read_fd, handed=json.loads(json.dumps(handed)))
+    os.write(write_fd, b"\n")  # the parent's answer to the request below: none ready
+    other = SandboxLimits(wall_timeout=7)
+    assert link.take(other) is None  # another shape: asked for, not taken from the spec
+    assert [json.loads(e.limits) for e in sent if isinstance(e, WarmWanted)] == [
+        json.loads(warm_link.limits_key(other))
+    ]
+    assert link.take(limits) == "c1" and len(sent) == 1  # from the spec, no request
+    os.write(write_fd, b"c9\n")
+    assert link.take(limits) == "c9" and len(sent) == 2  # handed once only: then asked for
+    os.close(write_fd)
+    os.close(read_fd)
+    dispenser.finish()
+    assert pool.discarded == ["c1"]  # removed whether the child used it or not
+
+
 def test_the_service_exposes_the_pool_on_metrics() -> None:
     from api.metrics import Metrics
     from api.services import register_pool_gauges
