@@ -3,17 +3,20 @@
 The server is stdlib-only Python copied into each sandbox. A sandbox's interpreter cannot
 write bytecode (it runs with ``-B`` on a fresh work directory), so it compiled the server's
 modules on every start: about 15 ms of CPU per subject, spent while the harness imports
-pytest on the same cores. The bytecode is compiled here instead, once per process, as
-hash-checked ``.pyc`` files beside the sources: an interpreter of the same version checks
-each against its source's hash and uses it; any other version ignores it and compiles the
-source as before.
+pytest on the same cores. The bytecode is compiled here instead, as hash-checked ``.pyc``
+files beside the sources: an interpreter of the same version checks each against its
+source's hash and uses it; any other version ignores it and compiles the source as before.
+A harness process with a bytecode cache (``grader.harness.launch.bytecode_dir``) keeps them
+there, so that a grading does not spend 10 ms compiling them before its sandboxes can start.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
 import marshal
+import os
 import sys
 from pathlib import Path
 
@@ -49,6 +52,28 @@ def hash_checked_pyc(source: bytes, path: str) -> bytes:
     return header + importlib.util.source_hash(source) + marshal.dumps(code)
 
 
+def cached_pyc(source: bytes, path: str) -> bytes:
+    """``hash_checked_pyc(source, path)``, from this process's bytecode cache when it has one
+    (``sys.pycache_prefix``, where writing is allowed), and put there when it was not."""
+    prefix = sys.pycache_prefix
+    if not prefix or sys.dont_write_bytecode:
+        return hash_checked_pyc(source, path)
+    key = importlib.util.source_hash(source).hex()
+    name = f"{path.replace('/', '.')}.{key}.{sys.implementation.cache_tag}.pyc"
+    cached = Path(prefix) / "grader-subject-server" / name
+    with contextlib.suppress(OSError):
+        data = cached.read_bytes()
+        if data[:4] == importlib.util.MAGIC_NUMBER and data[8:16] == bytes.fromhex(key):
+            return data
+    data = hash_checked_pyc(source, path)
+    with contextlib.suppress(OSError):
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_name(f"{name}.{os.getpid()}.tmp")
+        partial.write_bytes(data)
+        os.replace(partial, cached)  # whole or absent, for processes reading it at once
+    return data
+
+
 @functools.cache
 def server_files() -> dict[str, bytes]:
     """Every file of the subject server by its path in the sandbox, bytecode included;
@@ -57,5 +82,5 @@ def server_files() -> dict[str, bytes]:
     for path, origin in _SOURCES.items():
         source = origin.read_bytes()
         files[path] = source
-        files[bytecode_path(path)] = hash_checked_pyc(source, path)
+        files[bytecode_path(path)] = cached_pyc(source, path)
     return files

@@ -8,6 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from grader.bridge import server_files as shipped
 from grader.bridge.server_files import bytecode_path, server_files
 
 
@@ -54,3 +57,22 @@ def test_a_source_that_does_not_match_its_bytecode_is_compiled_afresh(tmp_path: 
         [sys.executable, "-I", "-S", "-B", "-c", code], capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "True"
+
+
+def test_a_harness_with_a_bytecode_cache_compiles_the_server_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "pycache_prefix", str(tmp_path))
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    source, path = b"VALUE = 1\n", "grader/bridge/example.py"
+    first = shipped.cached_pyc(source, path)
+    assert first == shipped.hash_checked_pyc(source, path)
+    assert len(list(tmp_path.rglob("*.pyc"))) == 1
+
+    def no_compiling(*args: object) -> bytes:
+        raise AssertionError("compiled again")
+
+    monkeypatch.setattr(shipped, "hash_checked_pyc", no_compiling)
+    assert shipped.cached_pyc(source, path) == first  # read back, not compiled
+    with pytest.raises(AssertionError, match="compiled again"):
+        shipped.cached_pyc(b"VALUE = 2\n", path)  # another source: its own entry
