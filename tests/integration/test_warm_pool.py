@@ -283,3 +283,34 @@ def test_a_submission_hanging_in_put_loses_only_the_tests_that_call_put(
     assert calls_put and set(statuses) - calls_put  # both kinds exist
     assert {n for n, s in statuses.items() if s is TestStatus.PASSED} == set(statuses) - calls_put
     assert {n for n, s in statuses.items() if s is TestStatus.TIMEOUT} == calls_put
+
+
+def test_a_grading_takes_its_first_sandboxes_without_asking(
+    docker_sandbox: DockerSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parent hands the child the containers it needs at its start (the submission's and
+    the reference's) in its spec: with the pool ready, the child asks for none."""
+    from grader.harness import warm_link
+    from grader.harness.supervisor import subject_limits
+
+    asked: list[object] = []
+    answer = warm_link.WarmDispenser.answer
+
+    def spy(self: warm_link.WarmDispenser, event: object) -> None:
+        asked.append(event)
+        answer(self, event)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(warm_link.WarmDispenser, "answer", spy)
+    exercise = Catalogue().get("skip-list")  # its complexity tests use the reference
+    runner, _ = make_runner(SandboxChoice.DOCKER, warm=WarmPoolSettings(size=2))
+    try:
+        pool = runner.pool  # type: ignore[attr-defined]
+        pool.warm_up(subject_limits(exercise))
+        wait_for(lambda: pool.stats().ready == 2)
+        report = grade(exercise, from_path(exercise.reference_path, exercise.meta.module), runner)
+        stats = pool.stats()
+    finally:
+        close_pools()
+    assert report.passed, report.message
+    assert asked == []
+    assert (stats.claims, stats.misses) == (2, 0)  # both handed over before the child started
