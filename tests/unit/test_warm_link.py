@@ -5,11 +5,14 @@ from __future__ import annotations
 import io
 import json
 import os
+from pathlib import Path
 
 import pytest
 
-from grader.harness import warm_link
+from grader.exercise import Exercise
+from grader.harness import supervisor, warm_link
 from grader.harness.events import HarnessEvent, WarmWanted
+from grader.harness.supervisor import ChildRunner, collect_suite
 from grader.harness.warm_link import WarmDispenser, WarmLink
 from sandbox import SandboxLimits
 
@@ -30,6 +33,13 @@ class FakePool:
 
     def discard(self, ids: list[str]) -> None:
         self.discarded += ids
+
+
+class WarmUpPool(FakePool):
+    """A fake pool a runner can use: it is also asked to keep a shape warm."""
+
+    def warm_up(self, limits: SandboxLimits) -> None:
+        self.asked.append(limits)
 
 
 def test_the_child_asks_with_its_limits_and_reads_the_answer() -> None:
@@ -100,3 +110,21 @@ def test_the_service_exposes_the_pool_on_metrics() -> None:
     text = metrics.render(0, 0, 0)
     for name in ("ready", "handed_out", "created", "misses"):
         assert f"grader_sandbox_pool_{name} 0.0" in text
+
+
+def test_containers_handed_to_a_child_that_never_started_are_removed(
+    adder: Exercise, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pool = WarmUpPool(ready=2)
+    runner = ChildRunner(backend="docker", pool=pool)  # type: ignore[arg-type]
+
+    def cannot_start(*args: object, **kwargs: object) -> None:
+        raise OSError("no more processes")
+
+    tests = collect_suite(adder)
+    staged = tmp_path / "submission"
+    staged.mkdir()
+    monkeypatch.setattr(supervisor.subprocess, "Popen", cannot_start)
+    with pytest.raises(OSError, match="no more processes"):
+        runner.run(adder, staged, tests)
+    assert pool.served == 1 and pool.discarded == ["c1"]  # claimed for it, then removed
