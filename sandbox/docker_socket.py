@@ -128,17 +128,23 @@ class Listener:
     ) -> tuple[socket.socket, socket.socket] | None:
         """The bootstrap's two connections, in the order it made them (the channel, then
         stderr), or ``None`` if they did not both come before ``deadline`` or ``gave_up`` was
-        set (the bootstrap ended first). Closes the listener either way."""
+        set (the bootstrap ended first), or if the listener was closed meanwhile. Closes the
+        listener either way."""
         taken: list[socket.socket] = []
         try:
             while len(taken) < 2 and not gave_up.is_set():
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
-                if select.select([self._sock], [], [], min(left, 0.05))[0]:
-                    conn, _ = self._sock.accept()
-                    conn.setblocking(True)
-                    taken.append(conn)
+                try:
+                    if select.select([self._sock], [], [], min(left, 0.05))[0]:
+                        conn, _ = self._sock.accept()
+                        conn.setblocking(True)
+                        taken.append(conn)
+                except (OSError, ValueError):
+                    if self._sock.fileno() != -1:
+                        raise
+                    break  # closed meanwhile: the run ended (``DockerRun._watch_exit``)
             if len(taken) == 2:
                 return taken[0], taken[1]
             for conn in taken:

@@ -139,6 +139,27 @@ def test_the_listener_gives_up_when_the_bootstrap_ended(base: Path) -> None:
     assert time.monotonic() - started < 5
 
 
+def test_a_listener_closed_while_it_waits_gives_up(base: Path) -> None:
+    """The run's exit watcher closes the listener when the container ends, possibly while the
+    start is waiting for the bootstrap (a bootstrap that failed): no connection, no error."""
+    _token, path = _made()
+    listener = Listener(path)
+    outcome: list[object] = []
+
+    def wait() -> None:
+        try:
+            outcome.append(listener.accept(time.monotonic() + 30, threading.Event()))
+        except Exception as exc:  # what the start would have raised
+            outcome.append(exc)
+
+    waiter = threading.Thread(target=wait)
+    waiter.start()
+    time.sleep(0.1)
+    listener.close()
+    waiter.join(10)
+    assert outcome == [None]
+
+
 def test_the_channel_strips_ready_and_carries_both_ways() -> None:
     host, program = socket.socketpair()
     out = OutputBuffer(1 << 20, lifetime=False)
