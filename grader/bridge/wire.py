@@ -11,6 +11,7 @@ masquerade as a plain value.
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import struct
 from collections.abc import Callable
@@ -23,6 +24,13 @@ MAX_DEPTH = 64
 
 _HEADER = struct.Struct(">I")
 _PLAIN_SCALARS = (type(None), bool, int, float, str)
+_SCALAR_TYPES = frozenset(_PLAIN_SCALARS)
+_ROW_TYPES = _SCALAR_TYPES | {list}
+#: Without the circular-reference check (a third of the time of a large frame): every message
+#: is built from ``encode``'s output, which nests at most ``MAX_DEPTH`` deep, so it has no
+#: cycle; one made anyway (a thread of the submission's that changes a result while it is
+#: framed) ends in ``RecursionError``, as a too deeply nested one does.
+_JSON = json.JSONEncoder(separators=(",", ":"), allow_nan=True, check_circular=False)
 
 
 class WireError(Exception):
@@ -31,7 +39,7 @@ class WireError(Exception):
 
 def frame(message: dict[str, Any]) -> bytes:
     """Serialise one message as a frame; ``WireError`` if it is too large."""
-    body = json.dumps(message, separators=(",", ":"), allow_nan=True).encode("utf-8")
+    body = _JSON.encode(message).encode("utf-8")
     if len(body) > MAX_FRAME:
         raise WireError(f"message of {len(body)} bytes exceeds the {MAX_FRAME} byte limit")
     return _HEADER.pack(len(body)) + body
@@ -142,17 +150,16 @@ def _map_items(items: list[Any] | tuple[Any, ...], convert: Callable[[Any], Any]
 
 def only_plain_rows(items: list[Any] | tuple[Any, ...]) -> bool:
     """Whether every item is a scalar or a list of scalars (a batch's argument lists or
-    results; a plain loop, several times faster than checking item by item as above)."""
-    scalars = _PLAIN_SCALARS
-    for item in items:
-        kind = type(item)
-        if kind is list:
-            for inner in item:
-                if type(inner) not in scalars:
-                    return False
-        elif kind not in scalars:
-            return False
-    return True
+    results). The types are gathered into sets by C loops: about twice as fast as checking
+    item by item, which mattered for the thousands of rows of a batch, four times per round
+    trip (encoded and decoded on either side)."""
+    kinds = set(map(type, items))
+    if kinds <= _SCALAR_TYPES:
+        return True
+    if not kinds <= _ROW_TYPES:
+        return False
+    rows = items if len(kinds) == 1 else [item for item in items if type(item) is list]
+    return set(map(type, itertools.chain.from_iterable(rows))) <= _SCALAR_TYPES
 
 
 def _str(value: Any) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from grader.bridge.subject_server import GC_YOUNG_THRESHOLD
 from grader.exercise import Exercise
 from grader.grading import grade
 from grader.harness.supervisor import ChildRunner, DirectRunner
@@ -188,3 +189,20 @@ def test_a_run_asked_to_stop_at_the_first_failure_runs_nothing_after_it(
     # The same submission graded whole: the later tests ran (and passed).
     whole = run(adder, path)
     assert all(t.status is TestStatus.PASSED for t in whole.tests[first + 1 :])
+
+
+def test_the_suite_runs_with_fewer_garbage_collections(
+    adder: Exercise, write_module: WriteModule
+) -> None:
+    """The harness child collects its young generation every ``GC_YOUNG_THRESHOLD``
+    allocations and has frozen what collection loaded before the first test runs (full
+    collections over pytest's objects cost a child 50-230 ms per grading). A submission that
+    adds correctly only under that policy scores full marks only with it."""
+    path = write_module(
+        "import gc\n"
+        "def add(a, b):\n"
+        f"    tuned = gc.get_threshold()[0] == {GC_YOUNG_THRESHOLD} and gc.get_freeze_count() > 0\n"
+        "    return a + b if tuned else a - b\n" + STUB_CLASS
+    )
+    report = run(adder, path)
+    assert report.score == 100, [t.message for t in report.tests if t.status != "passed"]
