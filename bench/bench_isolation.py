@@ -32,7 +32,7 @@ from grader.harness.supervisor import ChildRunner  # noqa: E402
 from grader.runners import make_runner  # noqa: E402
 from grader.settings import SandboxChoice  # noqa: E402
 from grader.submission import from_path  # noqa: E402
-from grader.warm import WarmPoolSettings, close_pools  # noqa: E402
+from grader.warm import WarmPoolSettings, close_pools, pools_refilled  # noqa: E402
 
 MODES = ("direct", "cold", "warm", "process", "peer")
 Grading = Callable[[], None]
@@ -46,7 +46,7 @@ def graders(exercise: Exercise, modes: list[str]) -> dict[str, Grading]:
     if "cold" in modes:
         runners["cold"] = make_runner(SandboxChoice.DOCKER)[0]
     if "warm" in modes:
-        runners["warm"] = make_runner(SandboxChoice.DOCKER, warm=WarmPoolSettings(size=2))[0]
+        runners["warm"] = make_runner(SandboxChoice.DOCKER, warm=WarmPoolSettings())[0]
     if "process" in modes:
         runners["process"] = make_runner(SandboxChoice.PROCESS)[0]
     reference = from_path(exercise.reference_path, exercise.meta.module)
@@ -82,6 +82,15 @@ def graders(exercise: Exercise, modes: list[str]) -> dict[str, Grading]:
     return {mode: result[mode] for mode in modes if mode in result}
 
 
+def at_rest(seconds: float = 15.0) -> None:
+    """Start each timed grading, of every mode, with the warm pool refilled and the machine
+    quiet: the pool refills after a grading, between submissions."""
+    give_up = time.monotonic() + seconds
+    while not pools_refilled() and time.monotonic() < give_up:
+        time.sleep(0.05)
+    time.sleep(0.3)
+
+
 def timed(run: Grading) -> float:
     """Seconds one grading takes."""
     start = time.monotonic()
@@ -104,7 +113,7 @@ def latency(slugs: list[str], modes: list[str], runs: int) -> None:
         times: dict[str, list[float]] = {m: [] for m in runs_by_mode}
         for _ in range(runs):
             for mode, run in runs_by_mode.items():
-                time.sleep(0.3)  # the pool refills between gradings, as between submissions
+                at_rest()
                 times[mode].append(timed(run))
         med = {m: statistics.median(v) for m, v in times.items()}
         row = f"{slug:<16}" + "".join(f" {med[m]:>8.2f}" for m in med)

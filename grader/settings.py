@@ -66,7 +66,7 @@ class GraderSettings(BaseSettings):
         None, description="Directory of exercises to use instead of the shipped ones."
     )
     pool_size: int = Field(
-        2,
+        4,
         ge=0,
         le=64,
         description="Warm Docker sandboxes kept ready per shape of limits by processes that "

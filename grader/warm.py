@@ -19,7 +19,9 @@ class WarmPoolSettings:
     """How big a warm pool may be: ready containers per shape of limits, and a memory budget
     (the summed memory limits of the ready containers, in MB)."""
 
-    size: int = 2
+    #: Two gradings' worth (a submission's sandbox and the reference's): one grading's claims
+    #: leave the pool able to serve another, so refills can wait for the first to end.
+    size: int = 4
     memory_mb: int = 2048
 
 
@@ -60,6 +62,14 @@ def pool_stats() -> list[PoolStats]:
     """The stats of every pool of this process (for metrics)."""
     with _lock:
         return [pool.stats() for pool in _pools.values()]
+
+
+def pools_refilled() -> bool:
+    """Whether every pool of this process has nothing left to start (benchmarks wait for it
+    between gradings, as the pools do between submissions)."""
+    with _lock:
+        pools = list(_pools.values())
+    return all(pool.refilled() for pool in pools)
 
 
 def close_pools() -> None:

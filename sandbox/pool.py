@@ -23,12 +23,14 @@ import secrets
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sandbox.docker_container import create_container, create_with_channel
 from sandbox.docker_socket import remove_channel_dir
 from sandbox.limits import SandboxLimits
+from sandbox.pool_holds import RefillHolds
 from sandbox.reaper import OWNER_LABEL
 
 log = logging.getLogger(__name__)
@@ -107,6 +109,7 @@ class WarmPool:
         self._removers: list[threading.Thread] = []
         self._counts = dict.fromkeys(("created", "claims", "misses", "removed", "daemon_errors"), 0)
         self._serial = itertools.count()
+        self._holds = RefillHolds()
         self._thread = threading.Thread(target=self._refill_loop, name="warm-pool", daemon=True)
         self._thread.start()
 
@@ -132,6 +135,17 @@ class WarmPool:
                 self._handed.add(warm.id)
         self._wake.set()
         return warm.id if warm is not None else None
+
+    def hold_refills(self, seconds: float) -> Callable[[], None]:
+        """Refill no shape that still has a ready container for at most ``seconds`` (a
+        grading under way, :mod:`sandbox.pool_holds`); call the result when it is over."""
+        token = self._holds.hold(seconds)
+
+        def release() -> None:
+            self._holds.release(token)
+            self._wake.set()
+
+        return release
 
     def discard(self, container_ids: list[str] | set[str], wait: bool = False) -> None:
         """Remove containers this pool handed out, once their runs are over.
@@ -159,6 +173,11 @@ class WarmPool:
                 handed_out=len(self._handed),
                 **self._counts,
             )
+
+    def refilled(self) -> bool:
+        """Whether the pool has nothing left to start: every shape it keeps is full (or the
+        memory budget is)."""
+        return self._most_needed() is None
 
     def close(self) -> None:
         """Stop refilling and remove every container of this pool, ready or handed out."""
@@ -246,17 +265,20 @@ class WarmPool:
         return container_id
 
     def _most_needed(self) -> SandboxLimits | None:
-        """The wanted shape with the fewest ready containers below ``size``, within budget."""
+        """The wanted shape with the fewest ready containers below ``size`` (below one while
+        refills are held back), within budget."""
         now = time.monotonic()
         with self._lock:
             for limits, asked in list(self._wanted.items()):
                 if now - asked > SHAPE_IDLE_SECONDS:
                     del self._wanted[limits]
             held = sum(lim.memory_bytes * len(q) for lim, q in self._ready.items())
+            # While a grading holds refills back, only an empty shape is refilled.
+            enough = 1 if self._holds.active() else self.size
             best: tuple[int, SandboxLimits] | None = None
             for limits in self._wanted:
                 count = len(self._ready.get(limits, ()))
-                if count >= self.size or held + limits.memory_bytes > self.memory_budget:
+                if count >= enough or held + limits.memory_bytes > self.memory_budget:
                     continue
                 if best is None or count < best[0]:
                     best = (count, limits)

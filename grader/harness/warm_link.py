@@ -27,6 +27,10 @@ if TYPE_CHECKING:
 #: How long the child waits for the parent's answer before it starts a container itself.
 ANSWER_SECONDS = 2.0
 
+#: Longest a child holds its pool's refills back (``WarmPool.hold_refills``): a grading is over
+#: in seconds, a hung one is not waited for.
+REFILL_HOLD_SECONDS = 10.0
+
 #: Containers handed to a child at its start: id -> the shape of limits it was made for.
 HandedOut = dict[str, str]
 
@@ -75,11 +79,13 @@ class WarmLink:
 
 class WarmDispenser:
     """The parent's end for one child: hands it containers before it starts, answers its
-    requests, and removes all it was given."""
+    requests, and removes all it was given. Until then the pool refills only a shape it has
+    run out of, so that its new containers do not start beside this grading."""
 
     def __init__(self, pool: WarmPool, stdin: IO[bytes] | None = None) -> None:
         self.pool, self.stdin = pool, stdin
         self.handed: list[str] = []
+        self._release_refills = pool.hold_refills(REFILL_HOLD_SECONDS)
 
     def hand_over(self, limits: SandboxLimits, count: int) -> HandedOut:
         """Claim up to ``count`` containers of ``limits`` for a child about to start (what
@@ -106,6 +112,8 @@ class WarmDispenser:
                 pass  # the child is gone; the container is removed with the rest
 
     def finish(self) -> None:
-        """The child ended: remove every container it was given (whether it used it or not)."""
+        """The child ended: remove every container it was given (whether it used it or not),
+        and let the pool refill."""
         self.pool.discard(self.handed)
         self.handed = []
+        self._release_refills()

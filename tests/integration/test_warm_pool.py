@@ -30,7 +30,7 @@ from grader.submission import from_path
 from grader.warm import WarmPoolSettings, close_pools
 from sandbox import DockerSandbox, SandboxJob, SandboxLimits
 from sandbox.docker_socket import CHANNEL_LABEL, channel_base
-from sandbox.pool import POOL_LABEL, WarmPool
+from sandbox.pool import CHECK_SECONDS, POOL_LABEL, WarmPool
 
 from .warm_backend import claiming_backend
 
@@ -216,6 +216,23 @@ def _restart_daemon() -> None:
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="restarting the Docker daemon needs root")
+def test_a_held_pool_refills_only_a_shape_it_ran_out_of(pool: WarmPool) -> None:
+    """While a grading holds refills back, its claims leave the pool short (no container
+    starts beside it) but never empty; once it is over, the pool fills up again."""
+    release = pool.hold_refills(60.0)
+    taken = [pool.claim(LIMITS), pool.claim(LIMITS)]
+    time.sleep(2 * CHECK_SECONDS)  # the refill thread looked at least twice
+    assert pool.stats().ready == 1 and pool.stats().created == 3
+    taken.append(pool.claim(LIMITS))  # the last one: an empty shape is refilled at once
+    wait_for(lambda: pool.stats().ready == 1)
+    time.sleep(2 * CHECK_SECONDS)
+    assert pool.stats().ready == 1  # one, not three, while held
+    release()
+    wait_for(lambda: pool.stats().ready == 3)
+    assert None not in taken
+    pool.discard([c for c in taken if c], wait=True)
+
+
 def test_a_daemon_restart_empties_the_pool_and_it_refills(pool: WarmPool) -> None:
     before = pool_containers(pool.api, pool)
     assert len(before) == 3

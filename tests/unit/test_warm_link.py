@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,11 @@ class FakePool:
     def __init__(self, ready: int) -> None:
         self.ready, self.served, self.discarded = ready, 0, []  # type: ignore[var-annotated]
         self.asked: list[SandboxLimits] = []
+        self.holds: list[str] = []
+
+    def hold_refills(self, seconds: float) -> Callable[[], None]:
+        self.holds.append(f"held {seconds:g} s")
+        return lambda: self.holds.append("released")
 
     def claim(self, limits: SandboxLimits) -> str | None:
         self.asked.append(limits)
@@ -75,6 +81,16 @@ def test_the_parent_answers_and_removes_everything_it_handed_out() -> None:
     assert pool.asked[0] == SandboxLimits(wall_timeout=42.0, pids=128)
     dispenser.finish()
     assert pool.discarded == ["c1", "c2"]  # used or not: never handed out again
+
+
+def test_a_child_holds_its_pools_refills_back_until_it_ends() -> None:
+    """New containers would start beside the grading that took the old ones."""
+    pool = FakePool(ready=2)
+    dispenser = WarmDispenser(pool)  # type: ignore[arg-type]
+    dispenser.hand_over(SandboxLimits(), 2)
+    assert pool.holds == [f"held {warm_link.REFILL_HOLD_SECONDS:g} s"]
+    dispenser.finish()
+    assert pool.holds[-1] == "released" and pool.discarded == ["c1", "c2"]
 
 
 def test_containers_handed_over_at_the_start_need_no_request() -> None:
