@@ -137,8 +137,8 @@ class WarmPool:
         return warm.id if warm is not None else None
 
     def hold_refills(self, seconds: float) -> Callable[[], None]:
-        """Refill no shape that still has a ready container for at most ``seconds`` (a
-        grading under way, :mod:`sandbox.pool_holds`); call the result when it is over."""
+        """Refill shapes only up to half their size for at most ``seconds`` (a grading under
+        way, :mod:`sandbox.pool_holds`); call the result when it is over."""
         token = self._holds.hold(seconds)
 
         def release() -> None:
@@ -265,16 +265,17 @@ class WarmPool:
         return container_id
 
     def _most_needed(self) -> SandboxLimits | None:
-        """The wanted shape with the fewest ready containers below ``size`` (below one while
-        refills are held back), within budget."""
+        """The wanted shape with the fewest ready containers below ``size`` (below half of
+        it while refills are held back), within budget."""
         now = time.monotonic()
         with self._lock:
             for limits, asked in list(self._wanted.items()):
                 if now - asked > SHAPE_IDLE_SECONDS:
                     del self._wanted[limits]
             held = sum(lim.memory_bytes * len(q) for lim, q in self._ready.items())
-            # While a grading holds refills back, only an empty shape is refilled.
-            enough = 1 if self._holds.active() else self.size
+            # While a grading holds refills back, a shape is refilled only to half its size:
+            # enough for another grading (two sandboxes, at the default size of four).
+            enough = (self.size + 1) // 2 if self._holds.active() else self.size
             best: tuple[int, SandboxLimits] | None = None
             for limits in self._wanted:
                 count = len(self._ready.get(limits, ()))

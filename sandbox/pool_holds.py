@@ -4,8 +4,8 @@ Starting a container costs the daemon, containerd and runc about a tenth of a CP
 small machine a refill started by a grading's own claim ran beside that grading's start and
 its tests, and cost it 0.1-0.17 s of a 0.6 s grading (skip-list, two cores). So a grading holds
 refills back while it runs (:meth:`RefillHolds.hold`), and the pool refills once it ends. A hold
-never lasts longer than it was asked for, and never keeps a shape of limits empty: a second
-grading that comes meanwhile must find a container (``WarmPool._most_needed``).
+never lasts longer than it was asked for, and never keeps a shape of limits below half its
+size: a second grading that comes meanwhile must find its containers (``WarmPool._most_needed``).
 """
 
 from __future__ import annotations

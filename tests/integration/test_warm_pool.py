@@ -216,17 +216,18 @@ def _restart_daemon() -> None:
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="restarting the Docker daemon needs root")
-def test_a_held_pool_refills_only_a_shape_it_ran_out_of(pool: WarmPool) -> None:
+def test_a_held_pool_refills_only_up_to_half_its_size(pool: WarmPool) -> None:
     """While a grading holds refills back, its claims leave the pool short (no container
-    starts beside it) but never empty; once it is over, the pool fills up again."""
+    starts beside it) but with half its size at least, for another grading; once it is over,
+    the pool fills up again."""
     release = pool.hold_refills(60.0)
-    taken = [pool.claim(LIMITS), pool.claim(LIMITS)]
+    taken = [pool.claim(LIMITS)]
     time.sleep(2 * CHECK_SECONDS)  # the refill thread looked at least twice
-    assert pool.stats().ready == 1 and pool.stats().created == 3
-    taken.append(pool.claim(LIMITS))  # the last one: an empty shape is refilled at once
-    wait_for(lambda: pool.stats().ready == 1)
+    assert (pool.stats().ready, pool.stats().created) == (2, 3)  # 2 of 3: half, rounded up
+    taken.append(pool.claim(LIMITS))  # one left: below half, refilled at once
+    wait_for(lambda: pool.stats().ready == 2)
     time.sleep(2 * CHECK_SECONDS)
-    assert pool.stats().ready == 1  # one, not three, while held
+    assert (pool.stats().ready, pool.stats().created) == (2, 4)  # two, not three, while held
     release()
     wait_for(lambda: pool.stats().ready == 3)
     assert None not in taken
