@@ -79,8 +79,8 @@ class WarmLink:
 
 class WarmDispenser:
     """The parent's end for one child: hands it containers before it starts, answers its
-    requests, and removes all it was given. Until then the pool refills only a shape it has
-    run out of, so that its new containers do not start beside this grading."""
+    requests, and removes all it was given. Until then the pool refills a shape only up to
+    half its size, so that new containers do not start beside this grading."""
 
     def __init__(self, pool: WarmPool, stdin: IO[bytes] | None = None) -> None:
         self.pool, self.stdin = pool, stdin
