@@ -5,8 +5,11 @@ from __future__ import annotations
 import weakref
 from typing import Any, cast
 
+from grader.bridge.proxy import FollowingProxy
 from grader.bridge.server_channel import Channel
-from grader.bridge.subject_server import Server
+from grader.bridge.subject_server import GC_YOUNG_THRESHOLD, Server
+
+from .bridged import bridged
 
 
 class Payload:
@@ -46,3 +49,13 @@ def test_a_request_is_freed_before_the_server_waits_for_the_next() -> None:
     server.serve()
     assert mailbox.sent and mailbox.sent[0]["id"] == 1  # answered (a malformed request)
     assert mailbox.alive_at_next_wait is False
+
+
+def test_the_served_submission_runs_with_fewer_collections_and_nothing_frozen() -> None:
+    """The subject server collects its young generation every ``GC_YOUNG_THRESHOLD``
+    allocations, as the harness child does, and freezes nothing: frozen objects would be
+    hidden from ``gc.get_objects``, which the tampering checks' submissions rely on."""
+    source = b"import gc\ndef state():\n    return [gc.get_threshold()[0], gc.get_freeze_count()]\n"
+    with bridged("gcstate", source, 60) as bridge:
+        module: Any = FollowingProxy(bridge)
+        assert module.state() == [GC_YOUNG_THRESHOLD, 0]
