@@ -87,8 +87,6 @@ def _docker_checks(image: str, runtime: str | None) -> list[Check]:
         )
     except SandboxError as exc:
         checks.append(Check("runner image", False, str(exc), exc.fix))
-    from sandbox.pool import describe_pools
-
     checks.append(Check("warm pool", True, describe_pools(api), required=False))
     runtimes = sorted((api.info().get("Runtimes") or {}).keys())
     if runtime:
@@ -139,3 +137,22 @@ def run_checks(image: str | None = None, runtime: str | None = None) -> list[Che
         )
     )
     return checks
+
+
+def describe_pools(api: Any) -> str:
+    """One line on the warm containers on this daemon: how many, of how many pools, whose."""
+    from sandbox.pool import POOL_LABEL  # the pool's module needs the Docker SDK
+    from sandbox.reaper import OWNER_LABEL
+
+    found = api.containers(all=True, filters={"label": POOL_LABEL})
+    if not found:
+        return "no warm containers on this daemon"
+    pools: dict[str, list[dict[str, Any]]] = {}
+    for item in found:
+        pools.setdefault(item["Labels"].get(POOL_LABEL, "?"), []).append(item)
+    parts = []
+    for pool_id, items in sorted(pools.items()):
+        running = sum(item.get("State") == "running" for item in items)
+        owner = items[0]["Labels"].get(OWNER_LABEL, "?")
+        parts.append(f"pool {pool_id} of {owner}: {running} running, {len(items) - running} other")
+    return f"{len(found)} warm containers: " + "; ".join(parts)

@@ -7,8 +7,8 @@ that owns the pool); the run that takes it sends its job over the attach stream 
 and :meth:`WarmPool.discard` removes it afterwards. A container is never put back.
 
 A background thread keeps ``size`` containers ready for each shape of limits asked for
-recently (bounded by a memory budget: the memory limits of the ready containers add up to at
-most ``memory_budget`` bytes), drops containers that died (a daemon restart kills them all),
+recently, within a memory budget, and not beside a grading under way (the policy:
+:mod:`sandbox.pool_plan`); it drops containers that died (a daemon restart kills them all),
 replaces those idle longer than ``max_idle`` seconds, and retries with a pause while the daemon
 is away. Every pooled container carries the reaper's labels, so a crash leaves nothing that the
 next start does not remove.
@@ -30,19 +30,14 @@ from typing import Any
 from sandbox.docker_container import create_container, create_with_channel
 from sandbox.docker_socket import remove_channel_dir
 from sandbox.limits import SandboxLimits
-from sandbox.pool_holds import RefillHolds
-from sandbox.reaper import OWNER_LABEL
+from sandbox.pool_plan import RefillPlan
 
 log = logging.getLogger(__name__)
 
 #: Label naming the pool a warm container belongs to (its value: the pool's id).
 POOL_LABEL = "grader.sandbox.pool"
-#: How often the refill thread looks at the daemon when nothing asks it to.
-CHECK_SECONDS = 1.0
 #: Pause after a daemon error before the refill thread tries again.
 RETRY_SECONDS = 1.0
-#: A shape nobody claimed for this long is no longer kept warm.
-SHAPE_IDLE_SECONDS = 600.0
 
 
 @dataclass(frozen=True)
@@ -100,7 +95,7 @@ class WarmPool:
         #: The channel directory's token of each container that has one.
         self._tokens: dict[str, str] = {}
         self._ready: dict[SandboxLimits, deque[_Warm]] = {}
-        self._wanted: dict[SandboxLimits, float] = {}
+        self._plan = RefillPlan(self.size, memory_budget)
         self._handed: set[str] = set()
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -109,7 +104,6 @@ class WarmPool:
         self._removers: list[threading.Thread] = []
         self._counts = dict.fromkeys(("created", "claims", "misses", "removed", "daemon_errors"), 0)
         self._serial = itertools.count()
-        self._holds = RefillHolds()
         self._thread = threading.Thread(target=self._refill_loop, name="warm-pool", daemon=True)
         self._thread.start()
 
@@ -118,14 +112,14 @@ class WarmPool:
     def warm_up(self, limits: SandboxLimits) -> None:
         """Start keeping containers of ``limits`` ready (without claiming one)."""
         with self._lock:
-            self._wanted[limits] = time.monotonic()
+            self._plan.want(limits)
         self._wake.set()
 
     def claim(self, limits: SandboxLimits) -> str | None:
         """A ready container for ``limits``, never handed out before; ``None`` when there is
         none (the caller creates one). The shape is kept warm from now on."""
         with self._lock:
-            self._wanted[limits] = time.monotonic()
+            self._plan.want(limits)
             ready = self._ready.get(limits)
             warm = ready.popleft() if ready else None
             self._counts["claims"] += 1
@@ -138,11 +132,12 @@ class WarmPool:
 
     def hold_refills(self, seconds: float) -> Callable[[], None]:
         """Refill shapes only up to half their size for at most ``seconds`` (a grading under
-        way, :mod:`sandbox.pool_holds`); call the result when it is over."""
-        token = self._holds.hold(seconds)
+        way, :mod:`sandbox.pool_plan`); call the result when it is over."""
+        holds = self._plan.holds
+        token = holds.hold(seconds)
 
         def release() -> None:
-            self._holds.release(token)
+            holds.release(token)
             self._wake.set()
 
         return release
@@ -217,13 +212,14 @@ class WarmPool:
                 self._prune()
                 if self._fill_one():
                     continue  # more may be needed: no wait
+                wait = self._plan.wait_seconds()
             except Exception as exc:  # the daemon went away or refused: try again soon
                 with self._lock:
                     self._counts["daemon_errors"] += 1
                 log.debug("warm pool: %s", exc)
                 self._closed.wait(RETRY_SECONDS)
                 continue
-            self._wake.wait(CHECK_SECONDS)
+            self._wake.wait(wait)
             self._wake.clear()
 
     def _fill_one(self) -> bool:
@@ -265,28 +261,15 @@ class WarmPool:
         return container_id
 
     def _most_needed(self) -> SandboxLimits | None:
-        """The wanted shape with the fewest ready containers below ``size`` (below half of
-        it while refills are held back), within budget."""
-        now = time.monotonic()
+        """The shape to start a container for next (:meth:`RefillPlan.most_needed`)."""
         with self._lock:
-            for limits, asked in list(self._wanted.items()):
-                if now - asked > SHAPE_IDLE_SECONDS:
-                    del self._wanted[limits]
-            held = sum(lim.memory_bytes * len(q) for lim, q in self._ready.items())
-            # While a grading holds refills back, a shape is refilled only to half its size:
-            # enough for another grading (two sandboxes, at the default size of four).
-            enough = (self.size + 1) // 2 if self._holds.active() else self.size
-            best: tuple[int, SandboxLimits] | None = None
-            for limits in self._wanted:
-                count = len(self._ready.get(limits, ()))
-                if count >= enough or held + limits.memory_bytes > self.memory_budget:
-                    continue
-                if best is None or count < best[0]:
-                    best = (count, limits)
-            return best[1] if best else None
+            return self._plan.most_needed({lim: len(q) for lim, q in self._ready.items()})
 
     def _prune(self) -> None:
-        """Drop ready containers that stopped (e.g. a daemon restart) or waited too long."""
+        """Forget shapes nobody claims; drop ready containers that stopped (e.g. a daemon
+        restart) or waited too long."""
+        with self._lock:
+            self._plan.forget_idle()
         running = {
             item["Id"]
             for item in self.api.containers(filters={"label": self._label(), "status": "running"})
@@ -311,19 +294,3 @@ class WarmPool:
                 self._counts["removed"] += 1
                 token = self._tokens.pop(container_id, "")
             remove_channel_dir(token)
-
-
-def describe_pools(api: Any) -> str:
-    """One line on the warm containers on this daemon: how many, of how many pools, whose."""
-    found = api.containers(all=True, filters={"label": POOL_LABEL})
-    if not found:
-        return "no warm containers on this daemon"
-    pools: dict[str, list[dict[str, Any]]] = {}
-    for item in found:
-        pools.setdefault(item["Labels"].get(POOL_LABEL, "?"), []).append(item)
-    parts = []
-    for pool_id, items in sorted(pools.items()):
-        running = sum(item.get("State") == "running" for item in items)
-        owner = items[0]["Labels"].get(OWNER_LABEL, "?")
-        parts.append(f"pool {pool_id} of {owner}: {running} running, {len(items) - running} other")
-    return f"{len(found)} warm containers: " + "; ".join(parts)

@@ -30,7 +30,8 @@ from grader.submission import from_path
 from grader.warm import WarmPoolSettings, close_pools
 from sandbox import DockerSandbox, SandboxJob, SandboxLimits
 from sandbox.docker_socket import CHANNEL_LABEL, channel_base
-from sandbox.pool import CHECK_SECONDS, POOL_LABEL, WarmPool
+from sandbox.pool import POOL_LABEL, WarmPool
+from sandbox.pool_plan import CHECK_SECONDS
 
 from .warm_backend import claiming_backend
 

@@ -1,0 +1,128 @@
+"""Benchmark: CPU seconds per grading, and where they go. Throughput two gradings at a time
+on a small machine is bound by CPU time, so this is the figure that explains it.
+
+    python bench/bench_cpu.py [--runs 5] [--modes direct,warm,process,peer] [SLUG]
+
+Each grading of the exercise's reference (same modes as ``bench_isolation.py``) is measured
+from just before it starts until 1.5 s after it ends (the warm pool's refill and the removal
+of its containers are part of what a grading costs), one mode after another, interleaved. The
+columns, medians in CPU seconds:
+
+- machine: every CPU of the machine (``/proc/stat``, less idle and iowait);
+- parent: this process (the grader's side: the pool's refill thread, the Docker SDK, reports);
+- child: the harness children it waited for (pytest, the hidden tests, the bridge's harness
+  end; in direct mode also the submission and the reference);
+- daemons: ``dockerd`` and ``containerd``;
+- rest: machine less the above: the sandboxes (subject servers, the peer-style container),
+  container shims and runtimes, the kernel's work on namespaces and mounts.
+
+Run it on a quiet machine; anything else that runs meanwhile lands in "rest". A script that
+prints figures, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_isolation import MODES, at_rest, graders
+
+from grader.catalogue import Catalogue
+from grader.grading import suite_tests
+from grader.warm import close_pools
+
+_TICK = os.sysconf("SC_CLK_TCK")
+_DAEMONS = ("dockerd", "containerd")
+#: Seconds counted after a grading ends: the pool refills and removes containers then.
+AFTERMATH = 1.5
+
+
+def machine_busy() -> float:
+    """CPU seconds every CPU spent not idle since boot."""
+    with open("/proc/stat") as stat:
+        fields = [int(f) for f in stat.readline().split()[1:9]]
+    return (sum(fields) - fields[3] - fields[4]) / _TICK
+
+
+def daemons_cpu() -> float:
+    """CPU seconds of the Docker daemons (and of the children they waited for)."""
+    total = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as stat:
+                text = stat.read()
+        except OSError:
+            continue
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        if name in _DAEMONS:
+            fields = text[text.rindex(")") + 2 :].split()
+            total += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+    return total / _TICK
+
+
+def own_and_children() -> tuple[float, float]:
+    """CPU seconds of this process, and of the children it waited for."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime
+
+
+def sample() -> tuple[float, float, float, float]:
+    """(machine, parent, child, daemons) CPU seconds so far."""
+    parent, child = own_and_children()
+    return machine_busy(), parent, child, daemons_cpu()
+
+
+def measure(slug: str, modes: list[str], runs: int) -> None:
+    """Print the table of CPU seconds per grading."""
+    exercise = Catalogue().get(slug)
+    suite_tests(exercise)
+    runs_by_mode = graders(exercise, modes)
+    for run in runs_by_mode.values():
+        run()  # warm-up
+    rows: dict[str, list[tuple[float, ...]]] = {m: [] for m in runs_by_mode}
+    for _ in range(runs):
+        for mode, run in runs_by_mode.items():
+            at_rest()
+            before, start = sample(), time.monotonic()
+            run()
+            wall = time.monotonic() - start
+            time.sleep(AFTERMATH)
+            after = sample()
+            machine, parent, child, daemons = (b - a for a, b in zip(before, after, strict=True))
+            rest = machine - parent - child - daemons
+            rows[mode].append((machine, parent, child, daemons, rest, wall))
+    print(f"# {slug}: CPU seconds per grading, medians of {runs} interleaved runs")
+    columns = ("machine", "parent", "child", "daemons", "rest", "wall")
+    print(f"{'mode':<10}" + "".join(f" {c:>8}" for c in columns))
+    for mode, values in rows.items():
+        medians = [statistics.median(column) for column in zip(*values, strict=True)]
+        print(f"{mode:<10}" + "".join(f" {v:>8.2f}" for v in medians), flush=True)
+    close_pools()
+
+
+def main() -> None:
+    """Parse the arguments and print the table."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("slug", nargs="?", default="lru-cache")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--modes", default="direct,warm,process,peer")
+    args = parser.parse_args()
+    modes = [m for m in args.modes.split(",") if m]
+    unknown = set(modes) - set(MODES)
+    if unknown:
+        parser.error(f"unknown modes {sorted(unknown)}; choose from {', '.join(MODES)}")
+    measure(args.slug, modes, args.runs)
+
+
+if __name__ == "__main__":
+    main()
