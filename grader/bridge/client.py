@@ -231,7 +231,7 @@ class Subject:
         if self.run is None:
             return  # the subject is gone; a late reply has nobody to reach
         budget = self._budget_now()
-        data = wire.frame(self.outgoing(message))
+        data = wire.frame_for_subject(self.outgoing(message))
         while True:
             # A submission that stops reading must not stall the harness past the test's
             # budget: the write waits until the budget could be spent, then resumes.

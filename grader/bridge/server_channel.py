@@ -57,7 +57,7 @@ class Channel:
     def receive(self) -> dict[str, object]:
         """The next message from the harness."""
         length = wire.frame_length(self._read_exact(wire.HEADER_SIZE))
-        return wire.parse(self._read_exact(length))
+        return wire.parse_from_harness(self._read_exact(length))
 
     def send(self, message: dict[str, object]) -> None:
         """Send one message to the harness."""

@@ -1,6 +1,12 @@
 """Frames and values on the bridge channel. Stdlib-only: it also runs inside the sandbox.
 
-A frame is a 4-byte big-endian length and that many bytes of UTF-8 JSON. Values are JSON with
+A frame is a 4-byte big-endian length and that many bytes of body. The subject's side writes
+UTF-8 JSON (:func:`frame`, read by the harness with :func:`parse`): everything the harness reads
+may have been written by the submission, and JSON's parser builds only plain values whatever it
+is given. The harness writes ``marshal`` (:func:`frame_for_subject`, read with
+:func:`parse_from_harness`), two to three times faster than JSON on both ends for a batch's
+thousands of rows. ``marshal`` is not safe against hostile input, so it is read only on the
+subject's side, and only there the harness's frames. Values are JSON with
 tags for what JSON lacks: ``{"$b": base64}`` bytes, ``{"$t": [...]}`` tuples, ``{"$d": [[k, v],
 ...]}`` dicts, and references to objects that stay on the submission's side: ``{"$h": id}``
 handles, ``{"$e": ...}`` enum members, ``{"$x": ...}`` exception classes. Decoding accepts
@@ -13,6 +19,7 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import marshal
 import struct
 from collections.abc import Callable
 from typing import Any
@@ -43,6 +50,27 @@ def frame(message: dict[str, Any]) -> bytes:
     if len(body) > MAX_FRAME:
         raise WireError(f"message of {len(body)} bytes exceeds the {MAX_FRAME} byte limit")
     return _HEADER.pack(len(body)) + body
+
+
+def frame_for_subject(message: dict[str, Any]) -> bytes:
+    """Serialise one message from the harness to the subject's side (``marshal``: see the
+    module's docstring); ``WireError`` if it is too large."""
+    body = marshal.dumps(message)
+    if len(body) > MAX_FRAME:
+        raise WireError(f"message of {len(body)} bytes exceeds the {MAX_FRAME} byte limit")
+    return _HEADER.pack(len(body)) + body
+
+
+def parse_from_harness(body: bytes) -> dict[str, Any]:
+    """Parse a frame body the harness wrote (on the subject's side only: never call it on
+    bytes the submission could have written)."""
+    try:
+        message = marshal.loads(body)
+    except (EOFError, ValueError, TypeError) as exc:
+        raise WireError(f"malformed message: {exc}") from None
+    if type(message) is not dict:
+        raise WireError("a message must be a dict")
+    return message  # type: ignore[no-any-return]
 
 
 def frame_length(header: bytes) -> int:
@@ -139,7 +167,8 @@ def _map_items(items: list[Any] | tuple[Any, ...], convert: Callable[[Any], Any]
     builtin types). A sequence of nothing else is its own encoding, as it is."""
     scalars = _PLAIN_SCALARS
     if only_plain_rows(items):
-        return items
+        # As it is, but a list: JSON makes one of a tuple, marshal keeps the tuple.
+        return items if type(items) is list else list(items)
     return [
         v
         if type(v) in scalars or (type(v) is list and all(type(x) in scalars for x in v))

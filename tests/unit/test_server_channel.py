@@ -31,7 +31,7 @@ def _channel_pair(spin: float) -> tuple[Channel, socket.socket]:
 
 def test_a_frame_that_comes_late_is_still_read_whole() -> None:
     channel, harness = _channel_pair(spin=0.0002)
-    threading.Timer(0.1, lambda: harness.sendall(wire.frame({"id": 1, "op": "x"}))).start()
+    threading.Timer(0.1, lambda: harness.sendall(wire.frame_for_subject({"id": 1, "op": "x"}))).start()
     assert channel.receive() == {"id": 1, "op": "x"}  # polled, then waited in select
     harness.close()
     with pytest.raises(EOFError):
@@ -66,11 +66,11 @@ def test_a_quiet_request_stops_the_polling_until_the_next_request(
         return real_read(fd, n)
 
     monkeypatch.setattr(server_channel.os, "read", counted)
-    harness.sendall(wire.frame({"id": 1, "op": "call", "quiet": True}))
+    harness.sendall(wire.frame_for_subject({"id": 1, "op": "call", "quiet": True}))
     assert mailbox.next_request()["id"] == 1
     assert channel.poller.seconds == 0.0
     reads.clear()
-    threading.Timer(0.2, lambda: harness.sendall(wire.frame({"id": 2, "op": "call"}))).start()
+    threading.Timer(0.2, lambda: harness.sendall(wire.frame_for_subject({"id": 2, "op": "call"}))).start()
     assert mailbox.next_request()["id"] == 2
     # While quiet, the wait was one look and then select: no polling (that would be tens of
     # thousands of reads in 0.05 s).

@@ -7,6 +7,10 @@ from typing import Any
 import pytest
 
 from grader.bridge import wire
+from grader.bridge.errors import ProtocolViolation
+from grader.bridge.proxy import FollowingProxy
+
+from .bridged import bridged
 
 SCALARS = (type(None), bool, int, float, str)
 
@@ -66,3 +70,61 @@ def test_a_cyclic_message_is_refused_not_looped_on() -> None:
     row.append(row)
     with pytest.raises(RecursionError):
         wire.frame({"id": 1, "ok": row})
+
+
+def _request(value: Any) -> dict[str, Any]:
+    """A request as the harness sends it, carrying ``value`` encoded."""
+    return {"id": 7, "op": "call", "args": wire.encode(value, repr), "sync": [[1, 2.5]]}
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        [[i, i] for i in range(2000)],  # a batch's rows
+        [(i, "same") for i in range(50)],  # rows as tuples
+        (1, (2, 3), [4, (5,)]),
+        {"k": [1, 2], 3: (b"\x00\xff", None)},
+        [float("inf"), float("-inf"), 2**200, -(2**70), True, False, 0.1],
+        ["\ud800 lone surrogate", "é", ""],
+        [],
+    ],
+)
+def test_the_subject_side_reads_the_same_message_in_either_format(value: Any) -> None:
+    """The harness writes marshal, which the subject's side reads exactly as it read JSON:
+    same values, and lists where JSON made lists of tuples."""
+    message = _request(value)
+    by_marshal = wire.parse_from_harness(wire.frame_for_subject(message)[wire.HEADER_SIZE :])
+    by_json = wire.parse(wire.frame(message)[wire.HEADER_SIZE :])
+    assert by_marshal == by_json
+    assert repr(by_marshal) == repr(by_json)  # no tuple where JSON gives a list
+    decoded = wire.decode(by_marshal["args"], dict)
+    assert decoded == value and repr(decoded) == repr(value)
+
+
+def test_a_request_frame_has_the_size_limit_of_any_frame() -> None:
+    with pytest.raises(wire.WireError, match="exceeds"):
+        wire.frame_for_subject({"id": 1, "ok": "x" * wire.MAX_FRAME})
+    with pytest.raises(wire.WireError, match="malformed"):
+        wire.parse_from_harness(b"\x00not marshal")
+
+
+FORGER = b"""
+import gc, marshal, os, struct
+
+def answer():
+    # A well-formed answer in the harness's own request format, written ahead of the real one.
+    channel = next(o for o in gc.get_objects() if type(o).__name__ == "Channel")
+    body = marshal.dumps({"id": 1, "ok": 42})
+    os.write(channel.fd_out, struct.pack(">I", len(body)) + body)
+    return 0
+"""
+
+
+def test_the_harness_never_reads_marshal_from_the_subject() -> None:
+    """marshal is not safe against hostile input: a submission that answers in it is refused
+    as malformed by the harness, which reads JSON only (fails if the harness's reader took
+    marshal: the forged frame would be parsed, and refused only as out of turn)."""
+    with bridged("forger", FORGER, 60) as bridge:
+        module: Any = FollowingProxy(bridge)
+        with pytest.raises(ProtocolViolation, match="malformed message"):
+            module.answer()
