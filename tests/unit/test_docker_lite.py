@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import socket
 import struct
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,8 +27,10 @@ def _http(status: str, body: object = None) -> bytes:
     data = json.dumps(body).encode() if body is not None else b""
     kind = b"Content-Type: application/json\r\n" if body is not None else b""
     return (
-        f"HTTP/1.1 {status}\r\n".encode() + kind
-        + f"Content-Length: {len(data)}\r\n\r\n".encode() + data
+        f"HTTP/1.1 {status}\r\n".encode()
+        + kind
+        + f"Content-Length: {len(data)}\r\n\r\n".encode()
+        + data
     )
 
 
@@ -125,3 +129,55 @@ def test_a_refused_attach_raises(daemon: tuple[str, list[str], dict[str, Answer]
     answers["POST /containers/gone/attach"] = lambda _: _http("404 Not Found", {"message": "x"})
     with pytest.raises(EngineAPIError):
         LiteDockerAPI(path, timeout=5).attach_socket("gone", {"stream": 1})
+
+
+def test_answers_sized_every_way_the_daemon_sizes_them_are_read_whole(
+    daemon: tuple[str, list[str], dict[str, Answer]],
+) -> None:
+    """The daemon sends a large JSON body chunked (a container's inspection), some bodies
+    until it closes the connection, and 204 with no body at all."""
+    path, _, answers = daemon
+    state = {"State": {"ExitCode": 0, "Error": "x" * 5000}, "Name": "/é"}
+    body = json.dumps(state).encode()
+    chunks = b"".join(
+        f"{len(body[i : i + 1000]):x};ext=1\r\n".encode() + body[i : i + 1000] + b"\r\n"
+        for i in range(0, len(body), 1000)
+    )
+    answers["GET /containers/big/json"] = lambda _: (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n" + chunks + b"0\r\n\r\n"
+    )
+    answers["POST /containers/abc/wait"] = lambda _: (
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n" + b'{"StatusCode": 137}'
+    )
+    answers["POST /containers/abc/kill"] = lambda _: b"HTTP/1.1 204 No Content\r\n\r\n"
+    api = LiteDockerAPI(path, timeout=5)
+    assert api.inspect_container("big") == state
+    assert api.wait("abc", timeout=5) == {"StatusCode": 137}
+    assert api.kill("abc") is None
+
+
+def test_an_answer_cut_short_is_a_connection_error(
+    daemon: tuple[str, list[str], dict[str, Answer]],
+) -> None:
+    path, _, answers = daemon
+    answers["GET /containers/cut/json"] = lambda _: (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{}"
+    )
+    answers["GET /containers/bad/json"] = lambda _: (
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}"
+    )
+    api = LiteDockerAPI(path, timeout=5)
+    with pytest.raises(ConnectionError, match="ended early"):
+        api.inspect_container("cut")
+    with pytest.raises(ConnectionError, match="malformed"):
+        api.inspect_container("bad")
+    assert isinstance(translate_docker_error(ConnectionError("x")), DaemonUnavailable)
+
+
+def test_the_client_does_not_import_http_client() -> None:
+    """``http.client`` (with ``email`` and ``ssl``) cost 10-20 ms of every grading's start in
+    the harness child; the child's Docker client must not bring it back."""
+    code = "import sys, sandbox.docker_lite; print(sorted({'http.client', 'ssl', 'email'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
