@@ -130,7 +130,7 @@ class LiteDockerAPI:
                 "Content-Length: 0\r\n\r\n".encode("ascii")
             )
             head = _read_head(sock)
-            status = int(head.split(b" ", 2)[1])
+            status, _ = _parse_head(head)
             if status not in (101, 200):
                 raise EngineAPIError(status, f"attach refused: {head[:200]!r}")
         except BaseException:
@@ -161,59 +161,56 @@ def _read_head(sock: socket.socket) -> bytes:
     while True:
         peeked = sock.recv(4096, socket.MSG_PEEK)
         if not peeked:
-            raise ConnectionError("the daemon closed the attach connection")
+            raise ConnectionError("the daemon closed the connection before answering")
         end = (head + peeked).find(b"\r\n\r\n")
         if end >= 0:
             head += sock.recv(end + 4 - len(head))
             return head
         head += sock.recv(len(peeked))
         if len(head) > 65536:
-            raise ConnectionError("the daemon's attach answer has no end of headers")
+            raise ConnectionError("the daemon's answer has no end of headers")
 
 
 def _read_response(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
     """Status, headers (names in lower case) and body of the answer on a connection the
     daemon closes after it."""
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise ConnectionError("the daemon closed the connection before answering")
-        data += chunk
-        if len(data) > (1 << 20) and b"\r\n\r\n" not in data:
-            raise ConnectionError("the daemon's answer has no end of headers")
-    head, _, rest = data.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    status = int(lines[0].split(" ", 2)[1])
-    headers = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
+    status, headers = _parse_head(_read_head(sock))
     if status in (204, 304) or 100 <= status < 200:
         return status, headers, b""
     length = headers.get("content-length")
     if length is not None:
-        return status, headers, _read_more(sock, rest, int(length))
-    rest = _read_to_end(sock, rest)
+        return status, headers, _read_exact(sock, int(length))
+    rest = _read_to_end(sock)
     chunked = "chunked" in headers.get("transfer-encoding", "").lower()
     return status, headers, _dechunk(rest) if chunked else rest
 
 
-def _read_more(sock: socket.socket, data: bytes, length: int) -> bytes:
-    """``data`` and what follows it on ``sock``, up to ``length`` bytes in all."""
-    parts, have = [data], len(data)
+def _parse_head(head: bytes) -> tuple[int, dict[str, str]]:
+    """The status and the headers (names in lower case) of an answer's head."""
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        if name:
+            headers[name.strip().lower()] = value.strip()
+    return int(lines[0].split(" ", 2)[1]), headers
+
+
+def _read_exact(sock: socket.socket, length: int) -> bytes:
+    """The next ``length`` bytes on ``sock``."""
+    parts, have = [], 0
     while have < length:
         chunk = sock.recv(min(65536, length - have))
         if not chunk:
             raise ConnectionError("the daemon's answer ended early")
         parts.append(chunk)
         have += len(chunk)
-    return b"".join(parts)[:length]
+    return b"".join(parts)
 
 
-def _read_to_end(sock: socket.socket, data: bytes) -> bytes:
-    """``data`` and everything after it until the daemon closes the connection."""
-    parts = [data]
+def _read_to_end(sock: socket.socket) -> bytes:
+    """Everything on ``sock`` until the daemon closes the connection."""
+    parts = []
     while chunk := sock.recv(65536):
         parts.append(chunk)
     return b"".join(parts)

@@ -46,16 +46,17 @@ class WireError(Exception):
 
 def frame(message: dict[str, Any]) -> bytes:
     """Serialise one message as a frame; ``WireError`` if it is too large."""
-    body = _JSON.encode(message).encode("utf-8")
-    if len(body) > MAX_FRAME:
-        raise WireError(f"message of {len(body)} bytes exceeds the {MAX_FRAME} byte limit")
-    return _HEADER.pack(len(body)) + body
+    return _framed(_JSON.encode(message).encode("utf-8"))
 
 
 def frame_for_subject(message: dict[str, Any]) -> bytes:
     """Serialise one message from the harness to the subject's side (``marshal``: see the
     module's docstring); ``WireError`` if it is too large."""
-    body = marshal.dumps(message)
+    return _framed(marshal.dumps(message))
+
+
+def _framed(body: bytes) -> bytes:
+    """``body`` behind its length header; ``WireError`` if it is over the frame limit."""
     if len(body) > MAX_FRAME:
         raise WireError(f"message of {len(body)} bytes exceeds the {MAX_FRAME} byte limit")
     return _HEADER.pack(len(body)) + body
