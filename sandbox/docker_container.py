@@ -1,5 +1,8 @@
 """One hardened Docker container, created to wait at the trusted bootstrap (see
 :mod:`sandbox.bootstrap`): the options every sandbox container gets, and the call that makes one.
+
+The Engine API body is built here as plain data, so that the harness child, which creates a
+container itself when the warm pool has none ready, never imports the Docker SDK for it.
 """
 
 from __future__ import annotations
@@ -24,9 +27,9 @@ SANDBOX_USER = "65534:65534"
 
 
 def host_config_options(limits: SandboxLimits, user: str = SANDBOX_USER) -> dict[str, Any]:
-    """The HostConfig hardening for one container (see docs/security.md)."""
-    from docker.types import LogConfig, Ulimit  # the SDK only where a container is made
-
+    """The HostConfig hardening for one container (see docs/security.md), as the keyword
+    arguments of ``docker.APIClient.create_host_config``; :func:`host_config` makes the Engine
+    API's ``HostConfig`` of them. Plain values only: the harness child never imports the SDK."""
     uid, _, gid = user.partition(":")
     tmpfs = f"rw,noexec,nosuid,nodev,size={limits.tmpfs_bytes}"
     return {
@@ -40,17 +43,80 @@ def host_config_options(limits: SandboxLimits, user: str = SANDBOX_USER) -> dict
         "memswap_limit": limits.memory_bytes,  # equal: no swap on top
         "nano_cpus": int(limits.cpus * 1e9),
         "ulimits": [
-            Ulimit(name="nofile", soft=limits.open_files, hard=limits.open_files),
-            Ulimit(name="fsize", soft=limits.file_size_bytes, hard=limits.file_size_bytes),
-            Ulimit(name="core", soft=0, hard=0),
-            Ulimit(name="cpu", soft=limits.cpu_seconds, hard=limits.cpu_seconds + 1),
+            _ulimit("nofile", limits.open_files, limits.open_files),
+            _ulimit("fsize", limits.file_size_bytes, limits.file_size_bytes),
+            _ulimit("core", 0, 0),
+            _ulimit("cpu", limits.cpu_seconds, limits.cpu_seconds + 1),
         ],
         "ipc_mode": "private",
         "shm_size": limits.tmpfs_bytes,
         "init": True,  # reaps zombies; its exit kills every process left in the container
-        "log_config": LogConfig(type="none"),  # output only through the capped channel
+        "log_config": {"Type": "none", "Config": {}},  # output only through the capped channel
         "privileged": False,
     }
+
+
+def _ulimit(name: str, soft: int, hard: int) -> dict[str, Any]:
+    """One ulimit, as the SDK's ``Ulimit`` spells it."""
+    return {"Name": name, "Soft": soft, "Hard": hard}
+
+
+# create_host_config's keyword -> the Engine API's HostConfig field; a keyword missing here
+# fails loudly (KeyError) rather than being sent under a name the daemon would ignore.
+_HOST_FIELDS = {
+    "network_mode": "NetworkMode",
+    "read_only": "ReadonlyRootfs",
+    "tmpfs": "Tmpfs",
+    "cap_drop": "CapDrop",
+    "security_opt": "SecurityOpt",
+    "pids_limit": "PidsLimit",
+    "mem_limit": "Memory",
+    "memswap_limit": "MemorySwap",
+    "nano_cpus": "NanoCpus",
+    "ulimits": "Ulimits",
+    "ipc_mode": "IpcMode",
+    "shm_size": "ShmSize",
+    "init": "Init",
+    "log_config": "LogConfig",
+    "privileged": "Privileged",
+    "mounts": "Mounts",
+}
+
+
+def host_config(options: dict[str, Any]) -> dict[str, Any]:
+    """The Engine API's ``HostConfig`` for :func:`host_config_options` (and ``mounts``),
+    field for field what ``create_host_config`` makes of them."""
+    # The SDK leaves a false Privileged out (the daemon's default is the same): so do we, for
+    # a body identical to the one the SDK sent (tests/unit/test_container_config.py).
+    return {_HOST_FIELDS[k]: v for k, v in options.items() if k != "privileged" or v}
+
+
+def container_config(
+    image: str, runtime: str | None, user: str, options: dict[str, Any], labels: dict[str, str]
+) -> dict[str, Any]:
+    """The body of ``POST /containers/create``: what ``docker.APIClient.create_container``
+    sent for the same container (``None`` values, which it leaves out, are not here)."""
+    config: dict[str, Any] = {
+        "Image": image,
+        "Entrypoint": bootstrap_command(),
+        "User": user,
+        "WorkingDir": WORKDIR,
+        "Hostname": "sandbox",
+        "Env": [f"PATH={SANDBOX_PATH}"],  # nothing else: no proxy settings of the host's
+        "NetworkDisabled": True,
+        "Tty": False,
+        # Attached stdin, closed with our half-close: that is the program's EOF.
+        "OpenStdin": True,
+        "StdinOnce": True,
+        "AttachStdin": True,
+        "AttachStdout": True,
+        "AttachStderr": True,
+        "Labels": labels,
+        "HostConfig": host_config(options),
+    }
+    if runtime is not None:
+        config["Runtime"] = runtime
+    return config
 
 
 def create_container(
@@ -75,30 +141,13 @@ def create_container(
     options = host_config_options(limits, user)
     labels = {**container_labels(limits.wall_timeout + idle_seconds), **(labels or {})}
     if channel is not None:
-        from docker.types import Mount
-
         token, directory = channel
-        options["mounts"] = [
-            Mount(target=MOUNT_POINT, source=str(directory), type="bind", read_only=True)
-        ]
+        mount = {"Target": MOUNT_POINT, "Source": str(directory), "Type": "bind", "ReadOnly": True}
+        options["mounts"] = [mount]
         labels[CHANNEL_LABEL] = token
-    created = api.create_container(
-        image,
-        entrypoint=bootstrap_command(),
-        user=user,
-        working_dir=WORKDIR,
-        hostname="sandbox",
-        environment={"PATH": SANDBOX_PATH},
-        use_config_proxy=False,  # would copy the host's proxy settings in
-        network_disabled=True,
-        stdin_open=True,
-        detach=False,  # sets AttachStdin/StdinOnce: our half-close is the program's EOF
-        tty=False,
-        labels=labels,
-        runtime=runtime,
-        host_config=api.create_host_config(**options),
-    )
-    return str(created["Id"])
+    # Both docker.APIClient and LiteDockerAPI have it: the body is ours, no SDK needed.
+    body = container_config(image, runtime, user, options, labels)
+    return str(api.create_container_from_config(body)["Id"])
 
 
 def create_with_channel(

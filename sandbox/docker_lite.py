@@ -1,11 +1,11 @@
 """A small Docker Engine API client over the local Unix socket, for runs in warm containers.
 
 Every grading starts a harness child, and the child drives the containers of its run: it
-attaches to them, waits for them, inspects, kills. With the warm pool it creates none (the
-parent's pool did), and those few calls need only ``http.client``; importing the Docker SDK
+attaches to them, waits for them, inspects, kills, and creates one when the warm pool had
+none ready (the body built by :mod:`sandbox.docker_container`). Importing the Docker SDK
 (``requests``, ``urllib3`` and the rest) would cost about 0.15 s before the first test can
 start, on every grading. :class:`LiteDockerAPI` makes those calls itself and hands anything else
-(creating a container when the pool had none) to the SDK, imported on first use.
+to the SDK, imported on first use.
 
 It speaks the little HTTP/1.1 those calls need over a socket itself (one connection per
 request, closed after it; bodies sized by ``Content-Length``, chunked, or up to the close):
@@ -59,16 +59,20 @@ class LiteDockerAPI:
         path: str,
         params: dict[str, Any] | None = None,
         timeout: float | None = None,
+        payload: Any = None,
     ) -> Any:
-        """One request; the decoded JSON answer (``None`` without a body)."""
+        """One request (``payload`` sent as JSON); the decoded JSON answer (or ``None``)."""
         url = path + (f"?{urlencode(params)}" if params else "")
+        data = b"" if payload is None else json.dumps(payload).encode("ascii")
+        kind = "" if payload is None else "Content-Type: application/json\r\n"
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             sock.settimeout(timeout if timeout is not None else self.timeout)
             sock.connect(self.socket_path)
             sock.sendall(
                 f"{method} {url} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
-                "Content-Length: 0\r\n\r\n".encode("ascii")
+                f"{kind}Content-Length: {len(data)}\r\n\r\n".encode("ascii")
+                + data
             )
             status, headers, body = _read_response(sock)
         finally:
@@ -102,6 +106,14 @@ class LiteDockerAPI:
                 {k: v if isinstance(v, list) else [v] for k, v in filters.items()}
             )
         return list(self._request("GET", "/containers/json", params))
+
+    def create_container_from_config(
+        self, config: dict[str, Any], name: str | None = None
+    ) -> dict[str, Any]:
+        """Create a container from an Engine API body; the answer has its ``Id``."""
+        body = {k: v for k, v in config.items() if v is not None}  # as the SDK leaves them out
+        params = {"name": name} if name else None
+        return dict(self._request("POST", "/containers/create", params, payload=body))
 
     def start(self, container: str) -> None:
         self._request("POST", f"/containers/{quote(container)}/start")
@@ -149,7 +161,7 @@ class LiteDockerAPI:
         return self._sdk_client
 
     def __getattr__(self, name: str) -> Any:
-        """Everything this client does not make itself (e.g. ``create_container``)."""
+        """Everything this client does not make itself (e.g. ``create_host_config``)."""
         if name.startswith("_"):
             raise AttributeError(name)
         return getattr(self._sdk(), name)

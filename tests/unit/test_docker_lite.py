@@ -35,7 +35,16 @@ def _http(status: str, body: object = None) -> bytes:
 
 
 @pytest.fixture
-def daemon(tmp_path: Path) -> Iterator[tuple[str, list[str], dict[str, Answer]]]:
+def payloads() -> list[tuple[dict[str, str], bytes]]:
+    """What the fake daemon got with each request: its headers (names in lower case) and the
+    body, read as ``Content-Length`` says (an answer may look at the newest one)."""
+    return []
+
+
+@pytest.fixture
+def daemon(
+    tmp_path: Path, payloads: list[tuple[dict[str, str], bytes]]
+) -> Iterator[tuple[str, list[str], dict[str, Answer]]]:
     """A fake daemon: the socket path, the request lines it got, and answers by path prefix."""
     path = str(tmp_path / "docker.sock")
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -53,7 +62,14 @@ def daemon(tmp_path: Path) -> Iterator[tuple[str, list[str], dict[str, Answer]]]
             head = b""
             while b"\r\n\r\n" not in head:
                 head += conn.recv(4096)
-            line = head.split(b"\r\n", 1)[0].decode()
+            head, _, body = head.partition(b"\r\n\r\n")
+            line, *fields = head.decode().split("\r\n")
+            headers = {
+                k.strip().lower(): v.strip() for k, _, v in (f.partition(":") for f in fields)
+            }
+            while len(body) < int(headers.get("content-length", 0)):
+                body += conn.recv(65536)
+            payloads.append((headers, body))
             seen.append(line)
             method_path = line.rsplit(" ", 1)[0]
             for prefix, answer in answers.items():

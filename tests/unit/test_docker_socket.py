@@ -268,15 +268,12 @@ class _Daemon:
         self.remote = remote
         self.created: list[dict[str, Any]] = []
 
-    def create_host_config(self, **options: Any) -> dict[str, Any]:
-        return options
-
-    def create_container(self, image: str, **kwargs: Any) -> dict[str, str]:
-        if self.remote and kwargs["host_config"].get("mounts"):
+    def create_container_from_config(self, config: dict[str, Any]) -> dict[str, str]:
+        if self.remote and config["HostConfig"].get("Mounts"):
             raise RuntimeError(
                 "invalid mount config for type bind: bind source path does not exist"
             )
-        self.created.append(kwargs)
+        self.created.append(config)
         return {"Id": f"c{len(self.created)}"}
 
 
@@ -284,18 +281,18 @@ def test_a_container_gets_its_channel_directory_read_only(base: Path) -> None:
     daemon = _Daemon(remote=False)
     made, channel, still = create_with_channel(daemon, "img", None, "65534:65534", SandboxLimits())
     assert channel is not None and still and made == "c1"
-    (mount,) = daemon.created[0]["host_config"]["mounts"]
+    (mount,) = daemon.created[0]["HostConfig"]["Mounts"]
     assert (mount["Source"], mount["Target"], mount["ReadOnly"]) == (
         str(channel[1]),
         "/grader-channel",
         True,
     )
-    assert daemon.created[0]["labels"][CHANNEL_LABEL] == channel[0]
+    assert daemon.created[0]["Labels"][CHANNEL_LABEL] == channel[0]
 
 
 def test_a_daemon_that_cannot_mount_gets_the_attach_stream_from_then_on(base: Path) -> None:
     daemon = _Daemon(remote=True)
     made, channel, still = create_with_channel(daemon, "img", None, "65534:65534", SandboxLimits())
     assert (made, channel, still) == ("c1", None, False)
-    assert "mounts" not in daemon.created[0]["host_config"]
+    assert "Mounts" not in daemon.created[0]["HostConfig"]
     assert list(base.iterdir()) == []  # the refused directory is gone

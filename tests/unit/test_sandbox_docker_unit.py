@@ -23,6 +23,7 @@ from sandbox import (
 )
 from sandbox.bootstrap import BOOTSTRAP, READY, encode_bundle
 from sandbox.docker_backend import host_config_options
+from sandbox.docker_container import host_config
 from sandbox.docker_errors import translate_docker_error
 from sandbox.reaper import DEADLINE_LABEL, LABEL, OWNER_LABEL, is_leftover, owner_id
 
@@ -77,12 +78,9 @@ class FakeAPI:
     def remove_container(self, cid: str, v: bool = False, force: bool = False) -> None:
         self.removed.append((cid, v, force))
 
-    def create_host_config(self, **kwargs: Any) -> dict[str, Any]:
-        return kwargs
-
-    def create_container(self, image: str, **kwargs: Any) -> dict[str, str]:
+    def create_container_from_config(self, config: dict[str, Any]) -> dict[str, str]:
         self._maybe_fail("create_container")
-        self.created = {"image": image, **kwargs}
+        self.created = config
         return {"Id": "c0ffee"}
 
     def attach_socket(self, cid: str, params: dict[str, int]) -> socket.socket:
@@ -139,15 +137,16 @@ def test_start_creates_hardened_container_and_cleans_up() -> None:
     assert (result.exit_code, result.stdout, result.stderr) == (3, b"hello", b"warn")
     assert api.received == encode_bundle(JOB.argv, JOB.files)
     created = api.created
-    assert created["image"] == "img:1"
-    assert created["entrypoint"] == ["python3", "-I", "-S", "-c", BOOTSTRAP]
-    assert "command" not in created  # the argv travels in the bundle
-    assert created["environment"] == {"PATH": "/usr/local/bin:/usr/bin:/bin"}
-    assert created["use_config_proxy"] is False  # host proxy settings must not leak in
-    assert created["network_disabled"] is True and created["user"] == "65534:65534"
-    assert created["stdin_open"] is True and created["detach"] is False and created["tty"] is False
-    assert created["labels"][LABEL] == "1" and created["labels"][OWNER_LABEL] == owner_id()
-    assert created["host_config"] == host_config_options(JOB.limits)
+    assert created["Image"] == "img:1"
+    assert created["Entrypoint"] == ["python3", "-I", "-S", "-c", BOOTSTRAP]
+    assert "Cmd" not in created  # the argv travels in the bundle
+    # Only PATH: the host's proxy settings (or anything else of its environment) stay out.
+    assert created["Env"] == ["PATH=/usr/local/bin:/usr/bin:/bin"]
+    assert created["NetworkDisabled"] is True and created["User"] == "65534:65534"
+    assert created["OpenStdin"] is True and created["StdinOnce"] is True
+    assert created["Tty"] is False
+    assert created["Labels"][LABEL] == "1" and created["Labels"][OWNER_LABEL] == owner_id()
+    assert created["HostConfig"] == host_config(host_config_options(JOB.limits))
     assert api.removed == [("c0ffee", True, True)]
 
 
@@ -160,7 +159,7 @@ def test_oom_killed_state_is_memory_killed() -> None:
 def test_runtime_passed_and_checked() -> None:
     api = FakeAPI(runtimes=("runc", "runsc"))
     DockerSandbox("img:1", runtime="runsc", api=api).run(JOB)
-    assert api.created["runtime"] == "runsc"
+    assert api.created["Runtime"] == "runsc"
     with pytest.raises(RuntimeMissing, match="kata"):
         DockerSandbox("img:1", runtime="kata", api=FakeAPI())
 
