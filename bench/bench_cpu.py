@@ -10,8 +10,9 @@ columns, medians in CPU seconds:
 
 - machine: every CPU of the machine (``/proc/stat``, less idle and iowait);
 - parent: this process (the grader's side: the pool's refill thread, the Docker SDK, reports);
-- child: the harness children it waited for (pytest, the hidden tests, the bridge's harness
-  end; in direct mode also the submission and the reference);
+- child: the harness children (pytest, the hidden tests, the bridge's harness end; in direct
+  mode also the submission and the reference), whether this process waited for them or the
+  fork server forked them (warm mode; the fork server's own CPU counts as the parent's);
 - daemons: ``dockerd`` and ``containerd``;
 - rest: machine less the above: the sandboxes (subject servers, the peer-style container),
   container shims and runtimes, the kernel's work on namespaces and mounts.
@@ -36,6 +37,7 @@ from bench_isolation import MODES, at_rest, graders
 
 from grader.catalogue import Catalogue
 from grader.grading import suite_tests
+from grader.harness.forks import shared_fork_server
 from grader.warm import close_pools
 
 _TICK = os.sysconf("SC_CLK_TCK")
@@ -69,11 +71,23 @@ def daemons_cpu() -> float:
     return total / _TICK
 
 
+def process_cpu(pid: int | None) -> float:
+    """CPU seconds of process ``pid`` so far (0 if there is none)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            text = stat.read()
+    except (OSError, TypeError):
+        return 0.0
+    return sum(int(f) for f in text[text.rindex(")") + 2 :].split()[11:13]) / _TICK
+
+
 def own_and_children() -> tuple[float, float]:
-    """CPU seconds of this process, and of the children it waited for."""
+    """CPU seconds of this process (and of its fork server), and of the harness children."""
     me = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime
+    forks = shared_fork_server()
+    parent = me.ru_utime + me.ru_stime + process_cpu(forks.pid)
+    return parent, kids.ru_utime + kids.ru_stime + forks.children_cpu
 
 
 def sample() -> tuple[float, float, float, float]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from grader.errors import SandboxUnavailable
+from grader.harness.forks import shared_fork_server
 from grader.harness.runner import SuiteRunner
 from grader.harness.supervisor import ChildRunner
 from grader.settings import SandboxChoice
@@ -18,6 +19,7 @@ def make_runner(
     runtime: str | None = None,
     *,
     warm: WarmPoolSettings | None = None,
+    forks: bool | None = None,
 ) -> tuple[SuiteRunner, str | None]:
     """A runner for ``choice``, and a warning the user must see, if any.
 
@@ -29,9 +31,18 @@ def make_runner(
     ``warm``: keep a pool of warm Docker sandboxes for this process's gradings (for callers
     that grade many submissions: ``grader validate``, the service's workers). The backend is
     checked here once; the pool then serves every runner made with the same image and runtime.
+
+    ``forks``: fork the harness children from this process's fork server
+    (``grader.harness.forks``, started now in the background): each child then starts
+    without its own imports, which pays once a process grades more than once. By default,
+    with ``warm``.
     """
+    server = shared_fork_server() if (warm is not None if forks is None else forks) else None
+    if server is not None:
+        server.warm_up()
     if choice is SandboxChoice.NONE:
-        return ChildRunner(), "direct mode: the submission runs unsandboxed, next to the tests"
+        unsandboxed = "direct mode: the submission runs unsandboxed, next to the tests"
+        return ChildRunner(forks=server), unsandboxed
     try:
         backend, warning = select_backend(choice.value, image=image, runtime=runtime)
     except SandboxError as exc:
@@ -47,6 +58,7 @@ def make_runner(
             image=resolved_image,
             runtime=runtime if name == "docker" else None,
             pool=pool,
+            forks=server,
         ),
         warning,
     )

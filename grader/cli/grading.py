@@ -72,8 +72,9 @@ def grade(
     """Grade a submission against the exercise's hidden suite (exit 0 only when it passes)."""
     exercise = Catalogue(exercises).get(slug)
     check_path(path, exercise.meta.module)
-    # Warm sandboxes here too: a submission that hangs costs a fresh sandbox per test.
-    runner, warning = _make_runner(sandbox or SandboxChoice.AUTO, warm=True)
+    # Warm sandboxes here too: a submission that hangs costs a fresh sandbox per test. No
+    # fork server: loading it costs more than one grading's children would save.
+    runner, warning = _make_runner(sandbox or SandboxChoice.AUTO, warm=True, forks=False)
     warn(warning)
     report = grade_submission(exercise, from_path(path, exercise.meta.module), runner)
     public = to_public(report, exercise.meta.visibility, exercise.meta.canary)
@@ -204,15 +205,19 @@ def _advance(progress: Progress, task: TaskID, _check: Check) -> None:
     progress.advance(task)
 
 
-def _make_runner(sandbox: SandboxChoice, warm: bool = False) -> tuple[SuiteRunner, str | None]:
+def _make_runner(
+    sandbox: SandboxChoice, warm: bool = False, forks: bool | None = None
+) -> tuple[SuiteRunner, str | None]:
     """A runner for the chosen ``sandbox`` with the configured runner image and runtime;
-    ``warm``: with the configured pool of warm sandboxes (for many gradings in a row)."""
+    ``warm``: with the configured pool of warm sandboxes (for many gradings in a row), and
+    unless ``forks`` is ``False`` harness children forked from a fork server."""
     settings = grader_settings()
     return make_runner(
         sandbox,
         settings.sandbox_image,
         settings.sandbox_runtime,
         warm=settings.warm_pool() if warm else None,
+        forks=forks,
     )
 
 

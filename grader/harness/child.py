@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from grader.bridge.subject_server import describe_import_error, fewer_collections
+from grader.harness import orphans
 from grader.harness.deadlines import AlarmDeadlines
 from grader.harness.events import (
     HarnessEvent,
@@ -145,7 +146,7 @@ def main(spec_path: str) -> int:
     fewer_collections()  # and the plugin freezes what collection loaded
     spec = json.loads(Path(spec_path).read_text())
     # The spec names the parent: one that died while we were starting up is already gone.
-    parent = spec.get("parent", os.getppid())
+    parent = orphans.PARENT or spec.get("parent", os.getppid())
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     with open(spec["results"], "a", encoding="utf-8") as stream:
         sink = _writer(stream)

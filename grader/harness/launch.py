@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import time
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from grader.exercise import Exercise
 from grader.harness.events import HarnessEvent, decode
 from grader.settings import grader_settings
+
+if TYPE_CHECKING:
+    from grader.harness.forks import ForkServer
 
 #: The ``bytecode_dir`` setting that turns the cache off.
 NO_BYTECODE = "off"
@@ -64,6 +68,47 @@ def bytecode_dir() -> Path | None:
 def child_command(spec: Path) -> list[str]:
     """The command line of a harness child that runs ``spec``."""
     return [sys.executable, "-m", "grader.harness.child", str(spec)]
+
+
+class ChildProcess(Protocol):
+    """What the supervisor uses of a harness child: a ``Popen``, or a forked child."""
+
+    @property
+    def pid(self) -> int: ...
+
+    @property
+    def returncode(self) -> int | None: ...
+
+    @property
+    def stdin(self) -> IO[bytes] | None: ...
+
+    def poll(self) -> int | None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+
+def start_child(
+    spec: Path, workdir: Path, output: IO[bytes], stdin: bool, forks: ForkServer | None = None
+) -> ChildProcess:
+    """Start a harness child for ``spec`` in a process group of its own, writing to ``output``
+    (with a pipe on its stdin if ``stdin``): forked by ``forks`` when given and up, else in a
+    fresh interpreter (slower to start, the same in every other way)."""
+    if forks is not None:
+        from grader.harness.forks import ForkServerLost
+
+        try:
+            return forks.spawn(child_command(spec)[1:], workdir, output.fileno(), stdin)
+        except ForkServerLost:
+            pass
+    return subprocess.Popen(
+        child_command(spec),
+        env=child_env(),
+        cwd=workdir,
+        stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 def write_spec(workdir: Path, exercise: Exercise, **extra: Any) -> Path:

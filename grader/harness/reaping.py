@@ -6,13 +6,16 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sandbox.models import end_in_words, split_status
 
+if TYPE_CHECKING:
+    from grader.harness.launch import ChildProcess
 
-def kill_group(proc: subprocess.Popen[bytes]) -> None:
+
+def kill_group(proc: ChildProcess) -> None:
     """Kill the child and everything it started; reap it."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)

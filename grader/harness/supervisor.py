@@ -17,7 +17,6 @@ in ``collection``; ``child_env`` and ``collect_suite`` are re-exported here.
 from __future__ import annotations
 
 import dataclasses
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -28,7 +27,7 @@ from grader.caps import OUTPUT_CAP
 from grader.exercise import Exercise
 from grader.harness.collection import collect_suite
 from grader.harness.events import WarmWanted
-from grader.harness.launch import child_command, child_env, read_events, write_spec
+from grader.harness.launch import child_env, read_events, start_child, write_spec
 from grader.harness.progress import ChildProgress, settle
 from grader.harness.reaping import describe_exit, kill_group, log_tail, reap_docker
 from grader.harness.runner import SuiteOutcome
@@ -40,6 +39,7 @@ from sandbox import SandboxLimits
 from sandbox.proctree import TreeCpuMeter
 
 if TYPE_CHECKING:
+    from grader.harness.forks import ForkServer
     from sandbox.pool import WarmPool  # imports the Docker SDK: only where a pool is made
 
 __all__ = ["ChildRunner", "DirectRunner", "child_env", "collect_suite"]
@@ -71,8 +71,11 @@ class ChildRunner:
         runtime: str | None = None,
         pool: WarmPool | None = None,
         stop_at_first_failure: bool = False,
+        forks: ForkServer | None = None,
     ) -> None:
         self.backend = backend
+        #: Where children are forked from, for callers that grade many submissions in a row.
+        self.forks = forks
         #: Stop at the first test that does not pass; the rest are ``not_run`` (a mutation
         #: run only needs to know that a mutant was caught, and by which test).
         self.stop_at_first_failure = stop_at_first_failure
@@ -208,15 +211,7 @@ class ChildRunner:
         log_path = workdir / f"output-{time.monotonic_ns()}.log"
         log = log_path.open("wb")
         try:
-            proc = subprocess.Popen(
-                child_command(spec),
-                env=child_env(),
-                cwd=workdir,
-                stdin=subprocess.PIPE if self.pool else subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+            proc = start_child(spec, workdir, log, stdin=self.pool is not None, forks=self.forks)
         except BaseException:
             log.close()
             if warm is not None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from grader.exercise import Exercise
 from grader.grading import grade
+from grader.harness.forks import shared_fork_server
 from grader.harness.supervisor import ChildRunner
 from grader.mutation.equivalents import load_equivalents
 from grader.mutation.generate import MachineMutant, generate_mutants, select
@@ -163,13 +164,13 @@ def _grade_reference(exercise: Exercise, reference: str) -> tuple[float, str]:
 
 
 def grade_mutant(exercise: Exercise, mutant: MachineMutant) -> MutantResult:
-    """Grade one mutant in direct mode (a harness child of its own), up to the first test
-    that catches it."""
+    """Grade one mutant in direct mode (a harness child of its own, forked from this process's
+    fork server: a mutation run grades hundreds), up to the first test that catches it."""
     started = time.monotonic()
     report = grade(
         exercise,
         from_text(mutant.source.encode(), exercise.meta.module),
-        ChildRunner(stop_at_first_failure=True),
+        ChildRunner(stop_at_first_failure=True, forks=shared_fork_server()),
     )
     killer = next((t for t in report.tests if t.status is not TestStatus.PASSED), None)
     return MutantResult(

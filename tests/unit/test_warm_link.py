@@ -140,7 +140,7 @@ def test_containers_handed_to_a_child_that_never_started_are_removed(
     tests = collect_suite(adder)
     staged = tmp_path / "submission"
     staged.mkdir()
-    monkeypatch.setattr(supervisor.subprocess, "Popen", cannot_start)
+    monkeypatch.setattr(supervisor, "start_child", cannot_start)
     with pytest.raises(OSError, match="no more processes"):
         runner.run(adder, staged, tests)
     assert pool.served == 1 and pool.discarded == ["c1"]  # claimed for it, then removed
