@@ -14,8 +14,11 @@ columns, medians in CPU seconds:
   mode also the submission and the reference), whether this process waited for them or the
   fork server forked them (warm mode; the fork server's own CPU counts as the parent's);
 - daemons: ``dockerd`` and ``containerd``;
-- rest: machine less the above: the sandboxes (subject servers, the peer-style container),
-  container shims and runtimes, the kernel's work on namespaces and mounts.
+- sandbox: every process inside a container (the subject servers and their bootstraps, the
+  peer-style container's pytest), read from the Docker cgroup where the machine has one
+  (cgroup v1 ``cpuacct/docker``; 0 elsewhere, and then part of rest);
+- rest: machine less the above: container shims and runtimes, the kernel's work on
+  namespaces and mounts.
 
 Run it on a quiet machine; anything else that runs meanwhile lands in "rest". A script that
 prints figures, not a test.
@@ -90,10 +93,20 @@ def own_and_children() -> tuple[float, float]:
     return parent, kids.ru_utime + kids.ru_stime + forks.children_cpu
 
 
-def sample() -> tuple[float, float, float, float]:
-    """(machine, parent, child, daemons) CPU seconds so far."""
+def containers_cpu() -> float:
+    """CPU seconds of every process in a Docker container (removed ones included), where the
+    daemon's parent cgroup can be read (cgroup v1 with the cgroupfs driver), else 0."""
+    try:
+        with open("/sys/fs/cgroup/cpuacct/docker/cpuacct.usage") as usage:
+            return int(usage.read()) / 1e9
+    except (OSError, ValueError):
+        return 0.0
+
+
+def sample() -> tuple[float, float, float, float, float]:
+    """(machine, parent, child, daemons, containers) CPU seconds so far."""
     parent, child = own_and_children()
-    return machine_busy(), parent, child, daemons_cpu()
+    return machine_busy(), parent, child, daemons_cpu(), containers_cpu()
 
 
 def measure(slug: str, modes: list[str], runs: int) -> None:
@@ -112,11 +125,13 @@ def measure(slug: str, modes: list[str], runs: int) -> None:
             wall = time.monotonic() - start
             time.sleep(AFTERMATH)
             after = sample()
-            machine, parent, child, daemons = (b - a for a, b in zip(before, after, strict=True))
-            rest = machine - parent - child - daemons
-            rows[mode].append((machine, parent, child, daemons, rest, wall))
+            machine, parent, child, daemons, boxes = (
+                b - a for a, b in zip(before, after, strict=True)
+            )
+            rest = machine - parent - child - daemons - boxes
+            rows[mode].append((machine, parent, child, daemons, boxes, rest, wall))
     print(f"# {slug}: CPU seconds per grading, medians of {runs} interleaved runs")
-    columns = ("machine", "parent", "child", "daemons", "rest", "wall")
+    columns = ("machine", "parent", "child", "daemons", "sandbox", "rest", "wall")
     print(f"{'mode':<10}" + "".join(f" {c:>8}" for c in columns))
     for mode, values in rows.items():
         medians = [statistics.median(column) for column in zip(*values, strict=True)]
