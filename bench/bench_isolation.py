@@ -6,8 +6,10 @@ as Exercism's, otter's and Gradescope's runners do it, see ``bench/peer.py``).
     python bench/bench_isolation.py [--runs 5] [--modes direct,cold,warm,process,peer] [SLUG...]
     python bench/bench_isolation.py --throughput 12 [--modes cold,warm,peer] [SLUG]
 
-The first form prints per-exercise medians of runs interleaved in one invocation (so machine
-load affects every mode alike), the ratio to direct, and the target for warm Docker
+Every mode but the peer-style one forks its harness children from the fork server, as the
+callers that grade many submissions do. The first form prints per-exercise medians of runs
+interleaved in one invocation (so machine load affects every mode alike), the ratio to
+direct, and the target for warm Docker
 (<= 1.2 x direct + 0.15 s). The second prints gradings per minute at 1 and 2 concurrent
 gradings. A script that prints figures, not a test.
 """
@@ -28,7 +30,6 @@ from grader.catalogue import Catalogue  # noqa: E402
 from grader.exercise import Exercise  # noqa: E402
 from grader.grading import grade, suite_tests  # noqa: E402
 from grader.harness.runner import SuiteRunner  # noqa: E402
-from grader.harness.supervisor import ChildRunner  # noqa: E402
 from grader.runners import make_runner  # noqa: E402
 from grader.settings import SandboxChoice  # noqa: E402
 from grader.submission import from_path  # noqa: E402
@@ -40,15 +41,17 @@ Grading = Callable[[], None]
 
 def graders(exercise: Exercise, modes: list[str]) -> dict[str, Grading]:
     """One callable per mode that grades the reference once (and fails loudly if it fails)."""
+    # Every mode forks its harness children from the fork server, as the callers that grade
+    # many submissions do: the modes then differ only in where the submission runs.
     runners: dict[str, SuiteRunner] = {}
     if "direct" in modes:
-        runners["direct"] = ChildRunner()
+        runners["direct"] = make_runner(SandboxChoice.NONE, forks=True)[0]
     if "cold" in modes:
-        runners["cold"] = make_runner(SandboxChoice.DOCKER)[0]
+        runners["cold"] = make_runner(SandboxChoice.DOCKER, forks=True)[0]
     if "warm" in modes:
         runners["warm"] = make_runner(SandboxChoice.DOCKER, warm=WarmPoolSettings())[0]
     if "process" in modes:
-        runners["process"] = make_runner(SandboxChoice.PROCESS)[0]
+        runners["process"] = make_runner(SandboxChoice.PROCESS, forks=True)[0]
     reference = from_path(exercise.reference_path, exercise.meta.module)
     result: dict[str, Grading] = {}
     for mode, runner in runners.items():
