@@ -102,7 +102,7 @@ class ForkServer:
                 self._next_id += 1
                 ident = self._next_id
                 self._children[ident] = child
-                request = {"id": ident, "argv": argv, "cwd": str(cwd)}
+                request = {"id": ident, "argv": argv, "cwd": str(cwd), "env": child_env()}
                 try:
                     socket.send_fds(control, [json.dumps(request).encode()], [read_end, output])
                 except OSError as exc:

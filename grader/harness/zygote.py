@@ -1,13 +1,15 @@
 """The fork server: one process that imports pytest and the harness once, then forks every
-harness child from itself, so no child pays for a fresh interpreter and its imports (about
-0.14 s of CPU of each grading's start, measured).
+harness child from itself, so no child pays for a fresh interpreter and its imports (0.2-0.3 s
+of CPU per grading, measured: docs/performance.md).
 
 Started by :class:`grader.harness.forks.ForkServer` as ``python -m grader.harness.zygote FD``,
 with the harness children's environment; FD is its end of a ``SOCK_SEQPACKET`` socket pair.
 Requests, one JSON message each with two file descriptors (the child's stdin and its output):
-``{"id": n, "argv": ["-m", module, *args], "cwd": dir}``. Answers: ``{"ready": pid}`` once
-loaded, ``{"id": n, "pid": pid}`` once forked, ``{"id": n, "exit": code, "cpu": seconds}``
-once reaped (``code`` as ``subprocess`` gives it: negative for a signal).
+``{"id": n, "argv": ["-m", module, *args], "cwd": dir, "env": {...}}`` (the environment's
+interpreter settings, ``PYTHON*``, are the server's own: the same for every child).
+Answers: ``{"ready": pid}`` once loaded, ``{"id": n, "pid": pid}`` once forked,
+``{"id": n, "exit": code, "cpu": seconds}`` once reaped (``code`` as ``subprocess`` gives it:
+negative for a signal).
 
 Only trusted code runs here: the grader's harness, never a submission (a submission runs in a
 sandbox its harness child starts, or in direct mode, which is for trusted code, in the child).
@@ -46,6 +48,10 @@ PRELOAD = (
 )
 
 
+#: The longest request read (a whole environment travels in each).
+REQUEST_BYTES = 1 << 20
+
+
 def preload() -> None:
     """Import what the children need, then freeze it: no child's collection walks it."""
     for name in PRELOAD:
@@ -80,10 +86,15 @@ def _run_child(request: dict[str, Any], fds: list[int], closing: list[Any], serv
         os.close(output)
         os.chdir(request["cwd"])
         sys.path[0] = request["cwd"]  # what ``python -m`` run there would have
+        os.environ.clear()  # the grader's environment now, not when the server started
+        os.environ.update(request["env"])
         orphans.PARENT = server
         flag, target, *args = request["argv"]
-        sys.argv = [target, *args]
+        sys.argv = [target if flag == "-m" else "-c", *args]
         if flag == "-m":
+            # Run afresh as __main__, as ``python -m`` would (and without runpy's warning
+            # about a module it finds imported already).
+            sys.modules.pop(target, None)
             runpy.run_module(target, run_name="__main__", alter_sys=True)
         else:
             exec(compile(target, "<string>", "exec"), {"__name__": "__main__"})
@@ -134,7 +145,7 @@ def serve(control: socket.socket) -> None:
                         pass
                 _reap(children, control)
                 continue
-            data, fds, _, _ = socket.recv_fds(control, 1 << 16, 2)
+            data, fds, _, _ = socket.recv_fds(control, REQUEST_BYTES, 2)
             if not data:
                 return  # the grader is gone
             request = json.loads(data)

@@ -49,8 +49,21 @@ def test_children_are_forked_by_the_fork_server(
     source = "import os\nprint('parent', os.getppid())\n" + adder.reference_path.read_text()
     report = graded(adder, write_module(source), forks)
     assert report.status is RunStatus.PASSED and report.score == 100
-    assert forks.pid is not None and f"parent {forks.pid}\n" in report.output
+    # Nothing else: a forked child prints what a fresh one would (here, only this line).
+    assert forks.pid is not None and report.output == f"parent {forks.pid}\n"
     assert forks.children_cpu > 0
+
+
+def test_a_forked_child_has_the_environment_of_now(
+    adder: Exercise, write_module: WriteModule, forks: ForkServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A child gets the environment a fresh one would get at its start, not the one the fork
+    server was started with."""
+    graded(adder, adder.reference_path, forks)  # the server is up
+    monkeypatch.setenv("GRADER_FORK_PROBE", "set-later")
+    source = "import os\nprint('probe', os.environ.get('GRADER_FORK_PROBE'))\n"
+    report = graded(adder, write_module(source + adder.reference_path.read_text()), forks)
+    assert "probe set-later\n" in report.output, report.output
 
 
 def test_a_forked_child_reports_how_it_ended(
