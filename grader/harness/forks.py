@@ -124,6 +124,7 @@ class ForkServer:
         """The control socket of a fork server that is up (started now if need be)."""
         if self._control is not None and self._proc is not None and self._proc.poll() is None:
             return self._control
+        self._forget()  # a server that died before its listener noticed takes its children
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             self._proc = subprocess.Popen(
@@ -175,23 +176,28 @@ class ForkServer:
         self._lose("the fork server ended", control)
 
     def _lose(self, why: str, control: socket.socket | None = None) -> None:
-        """Forget a fork server that is gone: its children are killed (a child that was
-        forked but whose end will never be reported would otherwise look alive for ever)."""
+        """Forget a fork server that is gone (``control``: the listener of that server saw
+        it end; otherwise raise ``ForkServerLost`` with ``why``)."""
         with self._lock:
             if control is not None and control is not self._control:
                 return  # an older server, already forgotten
-            orphaned, self._children = self._children, {}
-            if self._control is not None:
-                _hang_up(self._control)
-            self._control = None
-            self._stop_process()
+            self._forget()
+        if control is None:
+            raise ForkServerLost(why)
+
+    def _forget(self) -> None:
+        """With the lock held: stop the current fork server, and kill and end its children
+        (their ends can no longer be reported: a waiter would wait for ever)."""
+        orphaned, self._children = self._children, {}
+        if self._control is not None:
+            _hang_up(self._control)
+        self._control = None
+        self._stop_process()
         for child in orphaned.values():
             if child.pid:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(child.pid, signal.SIGKILL)
             child._end(-signal.SIGKILL)
-        if control is None:
-            raise ForkServerLost(why)
 
     def _stop_process(self) -> None:
         if self._proc is not None:
@@ -201,15 +207,15 @@ class ForkServer:
             self._proc = None
 
     def close(self) -> None:
-        """Stop the fork server; children still running end as orphans once they notice."""
+        """Stop the fork server, and any child of it still running."""
         with self._lock:
-            control, self._control = self._control, None
-            if control is not None:
-                _hang_up(control)  # the server reads the end of it and exits
+            if self._control is not None:
+                _hang_up(self._control)  # the server reads the end of it and exits
+                self._control = None
             if self._proc is not None:
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     self._proc.wait(timeout=5)
-            self._stop_process()
+            self._forget()
 
 
 def _hang_up(control: socket.socket) -> None:

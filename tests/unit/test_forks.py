@@ -147,6 +147,26 @@ def test_losing_the_fork_server_costs_the_test_in_progress_only(
     assert not alive(hung_child), "the lost fork server's child was left running"
 
 
+def test_a_fork_server_restarted_before_its_loss_was_noticed_takes_its_children_along(
+    forks: ForkServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The next spawn finds the server dead before its listener reported the loss: the old
+    server's children are killed and ended, not left for ever unfinished."""
+    monkeypatch.setattr(forks, "_lose", lambda *_args: None)  # the listener notices nothing
+    with (tmp_path / "out").open("wb") as out:
+        sleeper = forks.spawn(["-c", "import time; time.sleep(60)"], tmp_path, out.fileno(), False)
+        first = forks.pid
+        assert first is not None and alive(sleeper.pid)
+        os.kill(first, signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while alive(first) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        quick = forks.spawn(["-c", "pass"], tmp_path, out.fileno(), False)
+    assert sleeper.wait(timeout=5) == -signal.SIGKILL
+    assert not alive(sleeper.pid)
+    assert quick.wait(timeout=10) == 0 and forks.pid not in (None, first)
+
+
 def test_a_fork_server_that_cannot_start_is_replaced_by_fresh_interpreters(
     adder: Exercise, monkeypatch: pytest.MonkeyPatch
 ) -> None:
