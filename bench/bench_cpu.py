@@ -56,32 +56,30 @@ def machine_busy() -> float:
     return (sum(fields) - fields[3] - fields[4]) / _TICK
 
 
+def _proc_stat(pid: int | str) -> tuple[str, list[str]] | None:
+    """The command name and the fields after it of ``/proc/<pid>/stat`` (``None``: gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            text = stat.read()
+    except OSError:
+        return None
+    return text[text.index("(") + 1 : text.rindex(")")], text[text.rindex(")") + 2 :].split()
+
+
 def daemons_cpu() -> float:
     """CPU seconds of the Docker daemons (and of the children they waited for)."""
     total = 0
     for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat") as stat:
-                text = stat.read()
-        except OSError:
-            continue
-        name = text[text.index("(") + 1 : text.rindex(")")]
-        if name in _DAEMONS:
-            fields = text[text.rindex(")") + 2 :].split()
-            total += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+        found = _proc_stat(entry.name) if entry.name.isdigit() else None
+        if found is not None and found[0] in _DAEMONS:
+            total += sum(int(f) for f in found[1][11:15])  # utime stime cutime cstime
     return total / _TICK
 
 
 def process_cpu(pid: int | None) -> float:
     """CPU seconds of process ``pid`` so far (0 if there is none)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            text = stat.read()
-    except (OSError, TypeError):
-        return 0.0
-    return sum(int(f) for f in text[text.rindex(")") + 2 :].split()[11:13]) / _TICK
+    found = _proc_stat(pid) if pid is not None else None
+    return sum(int(f) for f in found[1][11:13]) / _TICK if found is not None else 0.0  # utime stime
 
 
 def own_and_children() -> tuple[float, float]:

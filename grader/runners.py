@@ -37,7 +37,9 @@ def make_runner(
     without its own imports, which pays once a process grades more than once. By default,
     with ``warm``.
     """
-    server = shared_fork_server() if (warm is not None if forks is None else forks) else None
+    if forks is None:
+        forks = warm is not None
+    server = shared_fork_server() if forks else None
     if server is not None:
         server.warm_up()
     if choice is SandboxChoice.NONE:

@@ -40,8 +40,6 @@ class ForkedChild:
         self.stdin = stdin
         self.pid = 0
         self.returncode: int | None = None
-        #: CPU seconds it used, its own children's included (known once it ended).
-        self.cpu = 0.0
         self._forked = threading.Event()
         self._ended = threading.Event()
 
@@ -56,8 +54,8 @@ class ForkedChild:
         assert self.returncode is not None
         return self.returncode
 
-    def _end(self, code: int, cpu: float = 0.0) -> None:
-        self.returncode, self.cpu = code, cpu
+    def _end(self, code: int) -> None:
+        self.returncode = code
         self._forked.set()
         self._ended.set()
 
@@ -172,7 +170,7 @@ class ForkServer:
                 else:
                     del self._children[message["id"]]
                     self.children_cpu += message["cpu"]
-                    child._end(message["exit"], message["cpu"])
+                    child._end(message["exit"])
         self._lose("the fork server ended", control)
 
     def _lose(self, why: str, control: socket.socket | None = None) -> None:

@@ -25,7 +25,7 @@ from grader.submission import from_path
 
 from ..conftest import FIXTURE_EXERCISES
 from .test_grading_direct import STUB_CLASS, statuses
-from .test_supervisor import SLOW_SUBMISSION, alive, children_of
+from .test_supervisor import SLOW_SUBMISSION, alive, children_of, is_fork_server
 
 WriteModule = Callable[..., Path]
 
@@ -167,6 +167,20 @@ def test_a_fork_server_restarted_before_its_loss_was_noticed_takes_its_children_
     assert quick.wait(timeout=10) == 0 and forks.pid not in (None, first)
 
 
+def test_closing_the_fork_server_ends_its_children(tmp_path: Path) -> None:
+    """``close`` leaves no child running, nor one whose end a caller would wait for in vain."""
+    server = ForkServer()
+    with (tmp_path / "out").open("wb") as out:
+        sleeper = server.spawn(["-c", "import time; time.sleep(60)"], tmp_path, out.fileno(), False)
+    assert alive(sleeper.pid)
+    server.close()
+    assert sleeper.wait(timeout=5) == -signal.SIGKILL
+    deadline = time.monotonic() + 2
+    while alive(sleeper.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(sleeper.pid)
+
+
 def test_a_fork_server_that_cannot_start_is_replaced_by_fresh_interpreters(
     adder: Exercise, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -208,11 +222,7 @@ def test_the_fork_server_and_its_child_end_with_the_grader(tmp_path: Path) -> No
         server: list[int] = []
         while not harness and time.monotonic() < deadline:
             time.sleep(0.2)
-            server = [
-                p
-                for p in children_of(parent.pid)
-                if b"grader.harness.zygote" in Path(f"/proc/{p}/cmdline").read_bytes()
-            ]
+            server = [p for p in children_of(parent.pid) if is_fork_server(p)]
             harness = children_of(server[0]) if server else []
         assert harness, "no harness child was forked"
         time.sleep(1.0)  # into the suite
