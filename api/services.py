@@ -37,7 +37,7 @@ from grader.errors import ExerciseNotFound, GraderError
 from grader.exercise import Exercise
 from grader.harness.runner import SuiteRunner
 from grader.runners import SandboxChoice, make_runner
-from grader.warm import pool_stats
+from grader.warm import pool_stats, resident_counts
 
 if TYPE_CHECKING:
     from api.fleet import FleetParts
@@ -258,6 +258,20 @@ def register_pool_gauges(metrics: Metrics) -> None:
             documentation,
             partial(_pool_total, stat),
         )
+    for index, (state, documentation) in enumerate(
+        (
+            ("idle", "Resident reference sandboxes waiting to be lent to a grading."),
+            ("lent", "Resident reference sandboxes lent to a grading now."),
+        )
+    ):
+        metrics.register_gauge(
+            f"grader_resident_references_{state}", documentation, partial(_residents, index)
+        )
+
+
+def _residents(index: int) -> float:
+    """How many resident references wait (0) or are lent (1) in this process."""
+    return float(resident_counts()[index])
 
 
 def _pool_total(stat: str) -> float:

@@ -7,7 +7,7 @@ from grader.harness.forks import shared_fork_server
 from grader.harness.runner import SuiteRunner
 from grader.harness.supervisor import ChildRunner
 from grader.settings import SandboxChoice
-from grader.warm import WarmPoolSettings, shared_pool
+from grader.warm import WarmPoolSettings, shared_pool, shared_residents
 from sandbox import SandboxError, select_backend
 
 __all__ = ["SandboxChoice", "make_runner"]
@@ -61,6 +61,7 @@ def make_runner(
             runtime=runtime if name == "docker" else None,
             pool=pool,
             forks=server,
+            residents=shared_residents(pool, warm) if pool is not None and warm else None,
         ),
         warning,
     )

@@ -77,6 +77,13 @@ class GraderSettings(BaseSettings):
         ge=0,
         description="Upper bound on the summed memory limits of the warm sandboxes, in MB.",
     )
+    resident_references: int = Field(
+        2,
+        ge=0,
+        le=16,
+        description="Reference sandboxes kept running between gradings by the processes that "
+        "keep a warm pool (one lent to each grading at a time); 0 turns them off.",
+    )
 
     bytecode_dir: str | None = Field(
         None,
@@ -86,7 +93,11 @@ class GraderSettings(BaseSettings):
 
     def warm_pool(self) -> WarmPoolSettings:
         """The warm pool's settings."""
-        return WarmPoolSettings(size=self.pool_size, memory_mb=self.pool_memory_mb)
+        return WarmPoolSettings(
+            size=self.pool_size,
+            memory_mb=self.pool_memory_mb,
+            residents=self.resident_references,
+        )
 
     @model_validator(mode="before")
     @classmethod

@@ -11,6 +11,7 @@ from sandbox import SandboxBackend
 from sandbox.limits import MiB
 
 if TYPE_CHECKING:
+    from grader.harness.resident import Residents
     from sandbox.pool import PoolStats, WarmPool
 
 
@@ -23,9 +24,13 @@ class WarmPoolSettings:
     #: leave the pool able to serve another, so refills can wait for the first to end.
     size: int = 4
     memory_mb: int = 2048
+    #: Resident reference sandboxes kept between gradings (``grader.harness.resident``):
+    #: containers besides the pool's, each with a subject's memory limit; 0 turns them off.
+    residents: int = 2
 
 
 _pools: dict[tuple[str, str | None], WarmPool] = {}
+_residents: dict[int, Residents] = {}
 _lock = threading.Lock()
 
 
@@ -58,10 +63,31 @@ def shared_pool(backend: SandboxBackend, settings: WarmPoolSettings) -> WarmPool
         return pool
 
 
+def shared_residents(pool: WarmPool, settings: WarmPoolSettings) -> Residents | None:
+    """This process's resident references beside ``pool`` (made on first use; closed with
+    the pools); ``None`` when the settings keep none."""
+    if settings.residents <= 0:
+        return None
+    from grader.harness.resident import Residents
+
+    with _lock:
+        residents = _residents.get(id(pool))
+        if residents is None:
+            residents = _residents[id(pool)] = Residents(pool, settings.residents)
+        return residents
+
+
 def pool_stats() -> list[PoolStats]:
     """The stats of every pool of this process (for metrics)."""
     with _lock:
         return [pool.stats() for pool in _pools.values()]
+
+
+def resident_counts() -> tuple[int, int]:
+    """Resident references of this process waiting to be lent, and lent now (for metrics)."""
+    with _lock:
+        counts = [residents.counts() for residents in _residents.values()]
+    return sum(c[0] for c in counts), sum(c[1] for c in counts)
 
 
 def pools_refilled() -> bool:
@@ -77,5 +103,9 @@ def close_pools() -> None:
     with _lock:
         pools = list(_pools.values())
         _pools.clear()
+        residents = list(_residents.values())
+        _residents.clear()
+    for resident in residents:  # before the pools: a resident's end needs the daemon's client
+        resident.close()
     for pool in pools:
         pool.close()

@@ -12,6 +12,7 @@ container, and nothing is read back from its filesystem.
 from __future__ import annotations
 
 import contextlib
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from sandbox.base import SandboxRun, TrackingBackend, close_at_exit
 from sandbox.bootstrap import READY
 from sandbox.cgroup import read_cpu_counter
 from sandbox.channel import OutputBuffer, ReadyGate
+from sandbox.docker_adopted import container_cpu_file
 from sandbox.docker_channel import AttachChannel, raw_socket
 from sandbox.docker_container import (
     SANDBOX_USER,
@@ -48,16 +50,6 @@ from sandbox.reaper import reap
 __all__ = ["SANDBOX_USER", "DockerRun", "DockerSandbox", "host_config_options"]
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
-# Where Docker puts a container's CPU counter: cgroup v1 (cgroupfs or systemd
-# driver), then cgroup v2.
-_CGROUP_CPU_FILES = (
-    "cpuacct/docker/{id}/cpuacct.usage",
-    "cpu,cpuacct/docker/{id}/cpuacct.usage",
-    "cpuacct/system.slice/docker-{id}.scope/cpuacct.usage",
-    "cpu,cpuacct/system.slice/docker-{id}.scope/cpuacct.usage",
-    "system.slice/docker-{id}.scope/cpu.stat",
-    "docker/{id}/cpu.stat",
-)
 
 
 def _sdk_client() -> Any:
@@ -158,6 +150,13 @@ class DockerRun(SandboxRun):
         self._socket = direct
         direct.read_ready(deadline, attach.gate.ready)
         return direct.gate
+
+    def channel_socket(self) -> socket.socket | None:
+        """The program's channel socket where the caller reads it (``SandboxJob.caller_reads``
+        over a socket channel), for lending it to another process (:mod:`sandbox.docker_adopted`);
+        ``None`` otherwise."""
+        channel = self._socket
+        return channel.socket if isinstance(channel, DirectSocketChannel) else None
 
     def recv(self, n: int = 65536, timeout: float | None = None) -> bytes:
         """See :meth:`SandboxRun.recv`; a caller that reads (``SandboxJob.caller_reads``)
@@ -286,11 +285,7 @@ class DockerRun(SandboxRun):
     def _cpu_path(self) -> Path | None:
         """The container's CPU counter file (found once, then cached)."""
         if self._cpu_file is None and self.container_id is not None:
-            for pattern in _CGROUP_CPU_FILES:
-                path = CGROUP_ROOT / pattern.format(id=self.container_id)
-                if path.exists():
-                    self._cpu_file = path
-                    break
+            self._cpu_file = container_cpu_file(self.container_id, CGROUP_ROOT)
         return self._cpu_file
 
 

@@ -271,6 +271,18 @@ class DirectSocketChannel(SocketChannelBase):
             self._eof = not data
             return data
 
+    @property
+    def socket(self) -> socket.socket:
+        """The channel's socket."""
+        return self._sock
+
+    def detach_socket(self) -> int:
+        """Stop using the socket without shutting it down (another process may hold a copy):
+        its descriptor, for the caller to close; reads see the end from now on."""
+        with self._recv_lock:
+            self._eof = True
+            return self._sock.detach()
+
     def close(self, timeout: float = 5.0) -> None:
         """Wake a waiting :meth:`recv` (it sees the end), then close the socket."""
         with contextlib.suppress(OSError):

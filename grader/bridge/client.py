@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 from grader.bridge import protocol, wire
 from grader.bridge.errors import ImportFailed, ProtocolViolation, SubjectDied, SubjectTimeout
 from grader.bridge.spare import SpareRun
+from grader.bridge.subject_server import RESET
 from grader.budget import CallBudget, TestBudget, cpu_limit
 from grader.caps import OUTPUT_CAP
 from sandbox import SandboxError, SandboxResult, SandboxRun, SandboxTimeout
@@ -24,6 +25,8 @@ from sandbox.polling import SPIN_SECONDS
 
 #: The most requests one run may make, a bound on a runaway test.
 MAX_REQUESTS = 2_000_000
+#: How long a resident reference may take to answer its reset.
+RESET_SECONDS = 5.0
 #: Added to the subject's polling time when waiting for it to go idle (scheduling slack).
 _QUIESCE_MARGIN = 0.0001
 
@@ -95,6 +98,47 @@ class Subject:
                 "the submission interfered with the grader's channel while importing"
             )
         self.module_ref = hello["module"]
+
+    def adopt(self, run: SandboxRun) -> bool:
+        """Take over a subject that is already serving (a resident reference, lent by the
+        grader's process): reset it to its state after the import and use it from now on.
+        ``False``, with the run killed, if it does not answer as a fresh subject would (the
+        caller starts one the usual way)."""
+        self.close()
+        self.generation += 1
+        self._buffer.clear()
+        self.run = run
+        state = self._reset()
+        if state is None:
+            self.close(wait=False)
+            return False
+        self.module_ref = state["module"]
+        return True
+
+    def give_back(self) -> bool:
+        """Done with an adopted subject: reset it and let go of it without ending it; ``True``
+        if it answered as an idle, fresh subject does (one thread, its module), so that it may
+        serve another grading."""
+        clean = self.run is not None and self._reset() is not None
+        if self.run is not None:
+            self.close(graceful=clean)  # a clean one is let go (its end detaches), others killed
+        return clean
+
+    def _reset(self) -> dict[str, Any] | None:
+        """Send the reset request outside any test; its answer, if it is one of a fresh
+        subject, else ``None``."""
+        budget, self.budget, self._call = self.budget, None, None
+        try:
+            self.send({"id": 0, "op": RESET})
+            answer = self._read_message(time.monotonic() + RESET_SECONDS, "reset")
+        except (SubjectDied, SubjectTimeout, ProtocolViolation):
+            return None
+        finally:
+            self.budget = budget
+        state = answer.get("ok") if answer is not None and answer.get("id") == 0 else None
+        if type(state) is dict and type(state.get("module")) is dict and state.get("threads") == 1:
+            return state
+        return None
 
     def ensure_running(self) -> None:
         """Restart the subject if the last one ended."""

@@ -33,6 +33,9 @@ from grader.bridge.server_channel import Channel
 #: ``gc.get_objects``, no defence (``gc.unfreeze`` undoes it) but it blinded the tampering
 #: checks, whose submissions find their targets that way (tests/integration/test_tampering.py).
 GC_YOUNG_THRESHOLD = 7_000
+#: The request that clears a resident reference's state between gradings (not in
+#: :data:`~grader.bridge.protocol.OPERATIONS`: only the harness's own reference is sent it).
+RESET = "reset"
 
 
 def fewer_collections() -> None:
@@ -120,6 +123,8 @@ class Server:
         self.ids: dict[int, int] = {}
         self.kit: dict[int, Any] = {}
         self._rids = itertools.count(1)
+        #: The imported module, handle 1 (set once the import succeeded).
+        self.module: Any = None
 
     # -- references ------------------------------------------------------------
 
@@ -281,9 +286,22 @@ class Server:
             "msg": protocol.safe_text(str, exc),
         }
 
+    def reset(self) -> dict[str, Any]:
+        """Forget every handle and kit stand-in, as if freshly imported: a resident reference
+        serves one grading after another (:mod:`grader.harness.resident`). Says the module's
+        reference again, and how many threads run (one: nothing left of the last grading)."""
+        self.objects.clear()
+        self.ids.clear()
+        self.kit.clear()
+        gc.collect()
+        return {"module": self.ref(self.module), "threads": threading.active_count()}
+
     def respond(self, request: dict[str, Any]) -> dict[str, Any]:
         """Carry out one request and build its response."""
         response: dict[str, Any]
+        if request.get("op") == RESET and self.module is not None:
+            response = {"ok": self.reset(), "id": request.get("id")}
+            return response
         try:
             operation, arguments = protocol.decode_request(request, self.decode)
             response = {"ok": self.encode(operation.handler(**arguments))}
@@ -366,6 +384,7 @@ def main() -> None:
     except BaseException as exc:
         channel.send({"id": 0, "import_error": describe_import_error(exc, module)})
         return
+    server.module = loaded
     channel.send({"id": 0, "ready": True, "module": server.ref(loaded)})
     server.serve()
     _end_now()

@@ -94,6 +94,15 @@ class WarmWanted:
 
 
 @dataclass(frozen=True)
+class ReferenceReleased:
+    """The child is done with the resident reference its parent lent it: ``clean`` if it
+    answered its last reset as a fresh one does, so that it may serve the next grading."""
+
+    tag: ClassVar[str] = "reference_released"
+    clean: bool
+
+
+@dataclass(frozen=True)
 class SandboxFailed:
     """The sandbox could not run the submission at all: a fault of the grader's setup."""
 
@@ -142,6 +151,7 @@ HarnessEvent: TypeAlias = (
     | TestEnded
     | SandboxSelected
     | WarmWanted
+    | ReferenceReleased
     | SandboxFailed
     | SubmissionImported
     | SubmissionImportRaised

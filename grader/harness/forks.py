@@ -88,10 +88,13 @@ class ForkServer:
 
         threading.Thread(target=start, daemon=True, name="fork-server-start").start()
 
-    def spawn(self, argv: list[str], cwd: Path, output: int, stdin: bool) -> ForkedChild:
+    def spawn(
+        self, argv: list[str], cwd: Path, output: int, stdin: bool, keep: tuple[int, ...] = ()
+    ) -> ForkedChild:
         """Fork a child that runs ``argv`` (``["-m", module, *args]``, as after ``python``)
         in ``cwd``, writing to the file descriptor ``output``, with a pipe on its stdin if
-        ``stdin`` (else nothing to read)."""
+        ``stdin`` (else nothing to read), and this process's descriptors ``keep`` under the
+        same numbers."""
         read_end, write_end = os.pipe() if stdin else (os.open(os.devnull, os.O_RDONLY), -1)
         child = ForkedChild(open(write_end, "wb") if stdin else None)  # noqa: SIM115 - the caller's
         try:
@@ -100,9 +103,16 @@ class ForkServer:
                 self._next_id += 1
                 ident = self._next_id
                 self._children[ident] = child
-                request = {"id": ident, "argv": argv, "cwd": str(cwd), "env": child_env()}
+                request = {
+                    "id": ident,
+                    "argv": argv,
+                    "cwd": str(cwd),
+                    "env": child_env(),
+                    "keep": list(keep),
+                }
+                fds = [read_end, output, *keep]
                 try:
-                    socket.send_fds(control, [json.dumps(request).encode()], [read_end, output])
+                    socket.send_fds(control, [json.dumps(request).encode()], fds)
                 except OSError as exc:
                     self._children.pop(ident, None)
                     raise ForkServerLost(f"the fork server stopped answering: {exc}") from exc

@@ -14,6 +14,7 @@ from grader.bridge.proxy import Bridge, BridgeSide, FollowingProxy
 from grader.bridge.server_files import server_files
 from grader.caps import MESSAGE_LIMIT
 from grader.harness.events import (
+    ReferenceReleased,
     SandboxFailed,
     SandboxSelected,
     Sink,
@@ -25,6 +26,7 @@ from grader.harness.events import (
 from grader.harness.orphans import ON_ORPHANED
 from grader.harness.warm_link import WarmLink
 from sandbox import SandboxError, SandboxJob, SandboxLimits, select_backend
+from sandbox.docker_adopted import AdoptedRun
 
 if TYPE_CHECKING:
     from grader.harness.plugin import HarnessPlugin
@@ -92,8 +94,9 @@ class _Boot:
     so the thread lasts until :meth:`release`, after the subject is closed.
     """
 
-    def __init__(self, subject: Subject) -> None:
+    def __init__(self, subject: Subject, begin: Callable[[], None] | None = None) -> None:
         self.subject = subject
+        self._begin = begin or subject.start
         self.failure: BaseException | None = None
         self._started = threading.Event()
         self._release = threading.Event()
@@ -102,7 +105,7 @@ class _Boot:
 
     def _run(self) -> None:
         try:
-            self.subject.start()
+            self._begin()
         except (ImportFailed, BridgeFailure, SandboxError) as exc:
             self.failure = exc
         finally:
@@ -124,20 +127,43 @@ class _Reference:
     submission's cost with it, measured the same way). It boots in the background as soon as
     collection shows a test that asks for it."""
 
-    def __init__(self, spec: dict[str, Any], start_job: Callable[[SandboxJob], Any]) -> None:
-        self.spec, self.start_job = spec, start_job
+    def __init__(
+        self,
+        spec: dict[str, Any],
+        start_job: Callable[[SandboxJob], Any],
+        sink: Sink,
+        kill: Callable[[str], None] | None = None,
+    ) -> None:
+        self.spec, self.start_job, self.sink = spec, start_job, sink
+        #: The resident reference the parent lent (``grader.harness.resident``), and how to
+        #: kill its container; taken over at the boot, given back at the close.
+        self.lent: dict[str, Any] | None = spec.get("reference_resident") if kill else None
+        self.kill = kill
+        self.adopted: AdoptedRun | None = None
         self.bridge: Bridge | None = None
         self.boot: _Boot | None = None
 
     def prepare(self) -> None:
-        """Start booting the reference's sandbox (once)."""
+        """Start booting the reference's sandbox (once): the lent resident if it answers as
+        a fresh one, else a sandbox of its own."""
         if self.boot is not None:
             return
         source = (Path(self.spec["reference_dir"]) / f"{self.spec['module']}.py").read_bytes()
         job = subject_job(self.spec["module"], source, limits_from(self.spec))
         subject = Subject(lambda: self.start_job(job), import_timeout=30.0)
         ON_ORPHANED.append(subject.close)
-        self.boot = _Boot(subject)
+        lent, kill = self.lent, self.kill
+        if lent is None or kill is None:
+            self.boot = _Boot(subject)
+            return
+        self.adopted = AdoptedRun(job, str(lent["container"]), int(lent["fd"]), kill)
+        adopted = self.adopted
+
+        def adopt_or_start() -> None:
+            if not subject.adopt(adopted):
+                subject.start()
+
+        self.boot = _Boot(subject, adopt_or_start)
 
     def module(self, side: BridgeSide, begin: Callable[[], None]) -> Any:
         """The reference module's proxy."""
@@ -155,7 +181,12 @@ class _Reference:
     def close(self) -> None:
         if self.boot is not None:
             self.boot.settle()
-            self.boot.subject.close(graceful=True)  # an idle reference ends on EOF at once
+            subject = self.boot.subject
+            if self.adopted is not None:
+                # Still the resident (no restart since), and left as a fresh one: lend again.
+                clean = subject.run is self.adopted and subject.give_back()
+                self.sink(ReferenceReleased(clean=clean))
+            subject.close(graceful=True)  # an idle reference ends on EOF at once
             self.boot.release()
 
 
@@ -218,7 +249,9 @@ def run_isolated(
     )
     ON_ORPHANED.extend([subject.close, backend.close])
     start = _Start(subject, sink, backend.name)
-    reference = _Reference(spec, backend.start)
+    api = getattr(backend, "api", None)
+    kill = api.kill if backend.name == "docker" and api is not None else None
+    reference = _Reference(spec, backend.start, sink, kill)
     if spec.get("reference_at_start"):  # a test will ask for it: boot it alongside
         reference.prepare()
     try:

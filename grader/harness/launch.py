@@ -88,16 +88,23 @@ class ChildProcess(Protocol):
 
 
 def start_child(
-    spec: Path, workdir: Path, output: IO[bytes], stdin: bool, forks: ForkServer | None = None
+    spec: Path,
+    workdir: Path,
+    output: IO[bytes],
+    stdin: bool,
+    forks: ForkServer | None = None,
+    pass_fds: tuple[int, ...] = (),
 ) -> ChildProcess:
     """Start a harness child for ``spec`` in a process group of its own, writing to ``output``
-    (with a pipe on its stdin if ``stdin``): forked by ``forks`` when given and up, else in a
-    fresh interpreter (slower to start, the same in every other way)."""
+    (with a pipe on its stdin if ``stdin``, and this process's descriptors ``pass_fds`` under
+    the same numbers): forked by ``forks`` when given and up, else in a fresh interpreter
+    (slower to start, the same in every other way)."""
     if forks is not None:
         from grader.harness.forks import ForkServerLost
 
         try:
-            return forks.spawn(child_command(spec)[1:], workdir, output.fileno(), stdin)
+            argv = child_command(spec)[1:]
+            return forks.spawn(argv, workdir, output.fileno(), stdin, pass_fds)
         except ForkServerLost:
             pass
     return subprocess.Popen(
@@ -108,6 +115,7 @@ def start_child(
         stdout=output,
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        pass_fds=pass_fds,
     )
 
 

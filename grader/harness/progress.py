@@ -10,6 +10,7 @@ from typing import assert_never
 from grader.errors import SandboxUnavailable
 from grader.harness.events import (
     HarnessEvent,
+    ReferenceReleased,
     SandboxFailed,
     SandboxSelected,
     SubjectOutput,
@@ -62,8 +63,8 @@ class ChildProgress:
             case TestEnded(nodeid=nodeid) if nodeid in self.pending:
                 _apply(self.pending.pop(nodeid), event, outcome)
                 self.current = None
-            case TestEnded() | SuiteCollected() | WarmWanted():
-                pass  # settled already; known already; answered by the supervisor
+            case TestEnded() | SuiteCollected() | WarmWanted() | ReferenceReleased():
+                pass  # settled already; known already; the supervisor's (warm sandboxes)
             case _:
                 assert_never(event)
 

@@ -26,7 +26,7 @@ from grader.budget import TestBudget
 from grader.caps import OUTPUT_CAP
 from grader.exercise import Exercise
 from grader.harness.collection import collect_suite
-from grader.harness.events import WarmWanted
+from grader.harness.events import ReferenceReleased, WarmWanted
 from grader.harness.launch import child_env, read_events, start_child, write_spec
 from grader.harness.progress import ChildProgress, settle
 from grader.harness.reaping import describe_exit, kill_group, log_tail, reap_docker
@@ -40,6 +40,7 @@ from sandbox.proctree import TreeCpuMeter
 
 if TYPE_CHECKING:
     from grader.harness.forks import ForkServer
+    from grader.harness.resident import Residents
     from sandbox.pool import WarmPool  # imports the Docker SDK: only where a pool is made
 
 __all__ = ["ChildRunner", "DirectRunner", "child_env", "collect_suite"]
@@ -72,6 +73,7 @@ class ChildRunner:
         pool: WarmPool | None = None,
         stop_at_first_failure: bool = False,
         forks: ForkServer | None = None,
+        residents: Residents | None = None,
     ) -> None:
         self.backend = backend
         #: Where children are forked from, for callers that grade many submissions in a row.
@@ -83,6 +85,8 @@ class ChildRunner:
         self.runtime = runtime
         #: Warm containers for the child's sandboxes (Docker only), owned by the caller.
         self.pool = pool if backend == "docker" else None
+        #: Resident references lent to the children (with a pool only), owned by the caller.
+        self.residents = residents if self.pool is not None else None
         self.mode = "isolated" if backend else "direct"
 
     def _mode_spec(
@@ -190,9 +194,15 @@ class ChildRunner:
         import_limit = self._import_limit(exercise)
         reference_at_start = any(t.uses_reference for t in pending.values())
         warm = WarmDispenser(self.pool) if self.pool else None
+        lease = (
+            self.residents.lend(exercise, subject_limits(exercise))
+            if self.residents is not None and reference_at_start
+            else None
+        )
         # The sandboxes the child needs at once are claimed now: no round trip through the
         # results file (polled every _POLL) before the child can start them.
-        handed = warm.hand_over(subject_limits(exercise), 1 + reference_at_start) if warm else {}
+        wanted = 1 + (reference_at_start and lease is None)
+        handed = warm.hand_over(subject_limits(exercise), wanted) if warm else {}
         spec = write_spec(
             workdir,
             exercise,
@@ -206,16 +216,26 @@ class ChildRunner:
             deselect=[t.nodeid for t in outcome.records if t.nodeid not in pending],
             stop_at_first_failure=self.stop_at_first_failure,
             reference_at_start=reference_at_start,
+            reference_resident=lease.spec() if lease is not None else None,
             warm_handed=handed,
         )
         log_path = workdir / f"output-{time.monotonic_ns()}.log"
         log = log_path.open("wb")
         try:
-            proc = start_child(spec, workdir, log, stdin=self.pool is not None, forks=self.forks)
+            proc = start_child(
+                spec,
+                workdir,
+                log,
+                stdin=self.pool is not None,
+                forks=self.forks,
+                pass_fds=(lease.fd,) if lease is not None else (),
+            )
         except BaseException:
             log.close()
             if warm is not None:
                 warm.finish()  # never handed to anyone: removed, not returned to the pool
+            if lease is not None and self.residents is not None:
+                self.residents.give_back(lease, clean=False)
             raise
         offset, progress = 0, ChildProgress(pending, outcome)
         limits = exercise.meta.limits
@@ -223,6 +243,7 @@ class ChildRunner:
         backstop: TestBudget | None = None  # the budget of the test in progress, once seen
         if warm is not None:
             warm.stdin = proc.stdin
+        released = False  # whether the child gave the lent resident back clean
         try:
             while True:
                 exited = proc.poll() is not None
@@ -230,6 +251,8 @@ class ChildRunner:
                 for event in events:
                     if isinstance(event, WarmWanted) and warm is not None:
                         warm.answer(event)
+                    if isinstance(event, ReferenceReleased):
+                        released = event.clean
                     progress.take(event)
                 if exited or self._stopped(outcome, pending):
                     break
@@ -279,6 +302,8 @@ class ChildRunner:
                 warm.finish()
                 if proc.stdin is not None:
                     proc.stdin.close()
+            if lease is not None and self.residents is not None:
+                self.residents.give_back(lease, released)
             if killed and self.backend == "docker":
                 reap_docker()
         code = proc.returncode

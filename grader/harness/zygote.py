@@ -50,6 +50,8 @@ PRELOAD = (
 
 #: The longest request read (a whole environment travels in each).
 REQUEST_BYTES = 1 << 20
+#: Descriptors a request may keep besides the child's stdin and output.
+MAX_KEPT = 4
 
 
 def preload() -> None:
@@ -78,12 +80,21 @@ def _run_child(request: dict[str, Any], fds: list[int], closing: list[Any], serv
         for resource in closing:
             resource.close()
         os.setsid()  # a process group of its own, killed as one (as start_new_session did)
-        stdin, output = fds
+        stdin, output, *kept = fds
         os.dup2(stdin, 0)
         os.dup2(output, 1)
         os.dup2(output, 2)
         os.close(stdin)
         os.close(output)
+        # Kept descriptors under the numbers the grader knows them by (a lent resident's
+        # channel, grader.harness.resident): what held such a number here was the server's.
+        received = set(kept)
+        for fd, number in zip(kept, request.get("keep", []), strict=True):
+            if number in received and number != fd:
+                raise OSError(f"descriptor {number} would overwrite another kept one")
+            os.dup2(fd, number)
+            if fd != number:
+                os.close(fd)
         os.chdir(request["cwd"])
         sys.path[0] = request["cwd"]  # what ``python -m`` run there would have
         os.environ.clear()  # the grader's environment now, not when the server started
@@ -145,7 +156,7 @@ def serve(control: socket.socket) -> None:
                         pass
                 _reap(children, control)
                 continue
-            data, fds, _, _ = socket.recv_fds(control, REQUEST_BYTES, 2)
+            data, fds, _, _ = socket.recv_fds(control, REQUEST_BYTES, 2 + MAX_KEPT)
             if not data:
                 return  # the grader is gone
             request = json.loads(data)

@@ -32,6 +32,7 @@ EVERY_EVENT: list[HarnessEvent] = [
     events.TestEnded("t.py::test_a", "failed", "assertion failed", "assert 1 == 2", 0.25, "out\n"),
     events.SandboxSelected("docker"),
     events.WarmWanted('{"wall_timeout": 60.0}'),
+    events.ReferenceReleased(clean=True),
     events.SandboxFailed("no daemon"),
     events.SubmissionImported(),
     events.SubmissionImported(sandbox="process"),
