@@ -24,6 +24,22 @@ MISSES_BEFORE_PAUSE = 4
 #: ...this many waits block at once, then polling is tried again.
 PAUSED_WAITS = 64
 
+#: Whether this process polls at all (``set_spinning``).
+_spinning = True
+
+
+def set_spinning(on: bool) -> None:
+    """Let every :class:`Poller` of this process poll, or never. A process whose partners
+    compete for the CPUs with other work (more gradings at a time than a core each for the
+    harness and the subject) should not: each poll takes a CPU another grading needs."""
+    global _spinning
+    _spinning = on
+
+
+def spinning() -> bool:
+    """Whether this process's pollers poll (see :func:`set_spinning`)."""
+    return _spinning
+
 
 class Poller:
     """Polls a non-blocking read for up to :attr:`seconds` (0: never) before the caller
@@ -42,7 +58,7 @@ class Poller:
         except BlockingIOError:
             pass
         seconds = self.seconds if limit is None else min(self.seconds, limit)
-        if seconds <= 0:
+        if seconds <= 0 or not _spinning:
             return None
         if self._paused:
             self._paused -= 1

@@ -21,7 +21,7 @@ from grader.budget import CallBudget, TestBudget, cpu_limit
 from grader.caps import OUTPUT_CAP
 from sandbox import SandboxError, SandboxResult, SandboxRun, SandboxTimeout
 from sandbox.models import end_in_words
-from sandbox.polling import SPIN_SECONDS
+from sandbox.polling import SPIN_SECONDS, spinning
 
 #: The most requests one run may make, a bound on a runaway test.
 MAX_REQUESTS = 2_000_000
@@ -236,6 +236,7 @@ class Subject:
         if outermost and self.budget is not None and self.call_limit is not None:
             self._call = CallBudget(self.budget, self.call_limit, cpu=self._test_cpu)
         started = time.monotonic()
+        quiet = quiet or not spinning()  # a harness that does not poll asks the same of it
         try:
             return self._exchange(request_id, op, {**fields, "quiet": True} if quiet else fields)
         finally:
@@ -267,7 +268,7 @@ class Subject:
         for at most ``SPIN_SECONDS`` after sending one), so that it is idle, not spinning, when
         its CPU counter is read."""
         wait = self._last_frame + SPIN_SECONDS + _QUIESCE_MARGIN - time.monotonic()
-        if wait > 0:
+        if wait > 0 and spinning():
             time.sleep(wait)
 
     def send(self, message: dict[str, Any]) -> None:

@@ -17,7 +17,9 @@ in ``collection``; ``child_env`` and ``collect_suite`` are re-exported here.
 from __future__ import annotations
 
 import dataclasses
+import os
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,6 +55,30 @@ ISOLATED_GRACE = 20.0
 DIRECT_GRACE = 1.0
 #: How long an isolated child may take to start the sandbox and import the submission.
 ISOLATED_IMPORT = 15.0
+
+
+class _Gradings:
+    """How many gradings this process runs now (the service's workers are threads of one)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> None:
+        with self._lock:
+            self.count += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self.count -= 1
+
+    def leave_cores_to_poll(self) -> bool:
+        """Whether each running grading can have a core for its harness and one for its
+        subject, so that polling the bridge (``sandbox.polling``) costs nobody a CPU."""
+        return 2 * self.count <= (os.cpu_count() or 1)
+
+
+GRADINGS = _Gradings()
 
 
 def subject_limits(exercise: Exercise) -> SandboxLimits:
@@ -107,6 +133,7 @@ class ChildRunner:
             "call_deadlines": calls,
             "import_timeout": ISOLATED_IMPORT,
             "limits": dataclasses.asdict(subject_limits(exercise)),
+            "spin": GRADINGS.leave_cores_to_poll(),
         }
 
     def _import_limit(self, exercise: Exercise) -> float:
@@ -140,7 +167,7 @@ class ChildRunner:
         calls = call_deadlines(exercise, by_name) if self.backend else {}
         limits_of = (test_deadlines, {t.nodeid: calls[t.name] for t in tests if t.name in calls})
         deadline = time.monotonic() + limits.run_timeout
-        with tempfile.TemporaryDirectory(prefix="grader-direct-") as tmp:
+        with GRADINGS, tempfile.TemporaryDirectory(prefix="grader-direct-") as tmp:
             workdir = Path(tmp)
             while pending and not outcome.error and not outcome.timed_out:
                 progressed = self._one_child(

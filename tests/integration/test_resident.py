@@ -5,8 +5,7 @@ The ``docker_sandbox`` fixture checks that no container is left."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -22,15 +21,9 @@ from grader.submission import from_path
 from grader.warm import WarmPoolSettings, close_pools
 from sandbox import DockerSandbox
 
+from .warm_backend import wait_for
+
 pytestmark = pytest.mark.docker
-
-
-def wait_for(condition: Callable[[], bool], seconds: float = 60.0) -> None:
-    """Poll ``condition`` until it holds; fail after ``seconds``."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.05)
 
 
 @pytest.fixture

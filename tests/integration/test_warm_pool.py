@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,7 +33,7 @@ from sandbox.docker_socket import CHANNEL_LABEL, channel_base
 from sandbox.pool import POOL_LABEL, WarmPool
 from sandbox.pool_plan import CHECK_SECONDS
 
-from .warm_backend import claiming_backend
+from .warm_backend import claiming_backend, wait_for
 
 pytestmark = pytest.mark.docker
 
@@ -44,14 +44,6 @@ ECHO = SandboxJob(
     files={"note.txt": b"x"},
     limits=LIMITS,
 )
-
-
-def wait_for(condition: Callable[[], bool], seconds: float = 60.0) -> None:
-    """Poll ``condition`` until it holds; fail after ``seconds``."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.05)
 
 
 @pytest.fixture

@@ -1,7 +1,10 @@
-"""A Docker backend that takes its containers from a warm pool and remembers which it took:
-the set-up the warm-pool tests share."""
+"""A Docker backend that takes its containers from a warm pool and remembers which it took,
+and a wait for a condition: the set-up the warm-pool and resident-reference tests share."""
 
 from __future__ import annotations
+
+import time
+from collections.abc import Callable
 
 from sandbox import DockerSandbox, SandboxLimits
 from sandbox.pool import WarmPool
@@ -19,3 +22,11 @@ def claiming_backend(pool: WarmPool, image: str) -> tuple[DockerSandbox, list[st
         return got
 
     return DockerSandbox(image, warm=claim, reap_leftovers=False), handed
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = 60.0) -> None:
+    """Poll ``condition`` until it holds; fail after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.05)
