@@ -54,6 +54,11 @@ class ForkedChild:
         assert self.returncode is not None
         return self.returncode
 
+    def pause(self, seconds: float) -> None:
+        """Wait up to ``seconds``, less if it ends meanwhile (the supervisor's look between
+        two reads of the results file then comes at once, not up to a pause later)."""
+        self._ended.wait(seconds)
+
     def _end(self, code: int) -> None:
         self.returncode = code
         self._forked.set()

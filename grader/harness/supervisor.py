@@ -320,7 +320,11 @@ class ChildRunner:
                         )
                     outcome.timed_out = True
                     break
-                time.sleep(_POLL)
+                pause = getattr(proc, "pause", None)  # a forked child says when it ends
+                if pause is not None:
+                    pause(_POLL)
+                else:
+                    time.sleep(_POLL)
         finally:
             killed = proc.poll() is None
             kill_group(proc)
