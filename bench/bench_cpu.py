@@ -2,6 +2,7 @@
 on a small machine is bound by CPU time, so this is the figure that explains it.
 
     python bench/bench_cpu.py [--runs 5] [--modes direct,warm,process,peer] [SLUG]
+    python bench/bench_cpu.py --two-at-a-time 16 [--runs 3] [--modes warm,peer] [SLUG]
 
 Each grading of the exercise's reference (same modes as ``bench_isolation.py``) is measured
 from just before it starts until 1.5 s after it ends (the warm pool's refill and the removal
@@ -20,6 +21,11 @@ columns, medians in CPU seconds:
 - rest: machine less the above: container shims and runtimes, the kernel's work on
   namespaces and mounts.
 
+With ``--two-at-a-time N`` each run of a mode grades N submissions two at a time, back to
+back (as ``bench_isolation.py --throughput`` does), and the figures are that run's totals over
+N: what a grading costs when two share the machine, which is what bounds throughput there
+(the pool's refills and removals run beside the gradings then, and are counted too).
+
 Run it on a quiet machine; anything else that runs meanwhile lands in "rest". A script that
 prints figures, not a test.
 """
@@ -32,6 +38,8 @@ import resource
 import statistics
 import sys
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -107,28 +115,43 @@ def sample() -> tuple[float, float, float, float, float]:
     return machine_busy(), parent, child, daemons_cpu(), containers_cpu()
 
 
-def measure(slug: str, modes: list[str], runs: int) -> None:
-    """Print the table of CPU seconds per grading."""
+def two_at_a_time(run: Callable[[], None], count: int) -> None:
+    """Grade ``count`` times, two gradings at a time."""
+    with ThreadPoolExecutor(2) as pool:
+        for future in [pool.submit(run) for _ in range(count)]:
+            future.result()
+
+
+def measure(slug: str, modes: list[str], runs: int, together: int = 0) -> None:
+    """Print the table of CPU seconds per grading (``together``: gradings per run, two at a
+    time; 0: one grading per run, alone)."""
     exercise = Catalogue().get(slug)
     suite_tests(exercise)
     runs_by_mode = graders(exercise, modes)
     for run in runs_by_mode.values():
         run()  # warm-up
+        run()
     rows: dict[str, list[tuple[float, ...]]] = {m: [] for m in runs_by_mode}
+    per = max(together, 1)
     for _ in range(runs):
         for mode, run in runs_by_mode.items():
             at_rest()
             before, start = sample(), time.monotonic()
-            run()
+            if together:
+                two_at_a_time(run, together)
+            else:
+                run()
             wall = time.monotonic() - start
-            time.sleep(AFTERMATH)
+            if not together:
+                time.sleep(AFTERMATH)
             after = sample()
             machine, parent, child, daemons, boxes = (
-                b - a for a, b in zip(before, after, strict=True)
+                (b - a) / per for a, b in zip(before, after, strict=True)
             )
             rest = machine - parent - child - daemons - boxes
-            rows[mode].append((machine, parent, child, daemons, boxes, rest, wall))
-    print(f"# {slug}: CPU seconds per grading, medians of {runs} interleaved runs")
+            rows[mode].append((machine, parent, child, daemons, boxes, rest, wall / per))
+    how = f"{together} gradings two at a time per run" if together else "one grading per run"
+    print(f"# {slug}: CPU seconds per grading, medians of {runs} interleaved runs ({how})")
     columns = ("machine", "parent", "child", "daemons", "sandbox", "rest", "wall")
     print(f"{'mode':<10}" + "".join(f" {c:>8}" for c in columns))
     for mode, values in rows.items():
@@ -143,12 +166,13 @@ def main() -> None:
     parser.add_argument("slug", nargs="?", default="lru-cache")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--modes", default="direct,warm,process,peer")
+    parser.add_argument("--two-at-a-time", type=int, default=0, metavar="N")
     args = parser.parse_args()
     modes = [m for m in args.modes.split(",") if m]
     unknown = set(modes) - set(MODES)
     if unknown:
         parser.error(f"unknown modes {sorted(unknown)}; choose from {', '.join(MODES)}")
-    measure(args.slug, modes, args.runs)
+    measure(args.slug, modes, args.runs, args.two_at_a_time)
 
 
 if __name__ == "__main__":
