@@ -4,14 +4,16 @@ the process backend, and the peer-style baseline (pytest and the tests in one fr
 as Exercism's, otter's and Gradescope's runners do it, see ``bench/peer.py``).
 
     python bench/bench_isolation.py [--runs 5] [--modes direct,cold,warm,process,peer] [SLUG...]
-    python bench/bench_isolation.py --throughput 12 [--modes cold,warm,peer] [SLUG]
+    python bench/bench_isolation.py --throughput 12 [--rounds 3] [--modes cold,warm,peer] [SLUG]
 
 Every mode but the peer-style one forks its harness children from the fork server, as the
 callers that grade many submissions do. The first form prints per-exercise medians of runs
 interleaved in one invocation (so machine load affects every mode alike), the ratio to
 direct, and the target for warm Docker
 (<= 1.2 x direct + 0.15 s). The second prints gradings per minute at 1 and 2 concurrent
-gradings. A script that prints figures, not a test.
+gradings: with ``--rounds`` the median of that many cells per mode, the modes' cells taken in
+turn, so that a machine whose speed drifts (a shared virtual machine) slows all alike. A script
+that prints figures, not a test.
 """
 
 from __future__ import annotations
@@ -129,23 +131,32 @@ def latency(slugs: list[str], modes: list[str], runs: int) -> None:
     close_pools()
 
 
-def throughput(slug: str, modes: list[str], count: int) -> None:
-    """Print gradings per minute at 1 and 2 concurrent gradings."""
+def throughput(slug: str, modes: list[str], count: int, rounds: int = 1) -> None:
+    """Print gradings per minute at 1 and 2 concurrent gradings: the median of ``rounds``
+    cells per mode and concurrency, the modes' cells interleaved (so that the machine's drift
+    affects them alike)."""
     exercise = Catalogue().get(slug)
     suite_tests(exercise)
     runs_by_mode = graders(exercise, modes)
-    print(f"# {slug}: {count} gradings of the reference per cell; gradings per minute")
+    print(
+        f"# {slug}: {count} gradings of the reference per cell, median of {rounds} interleaved"
+        " cells; gradings per minute"
+    )
     print(f"{'mode':<10} {'1 at a time':>12} {'2 at a time':>12}")
-    for mode, run in runs_by_mode.items():
+    for run in runs_by_mode.values():
         run()
-        cells = []
+    cells: dict[str, dict[int, list[float]]] = {m: {1: [], 2: []} for m in runs_by_mode}
+    for _ in range(rounds):
         for workers in (1, 2):
-            start = time.monotonic()
-            with ThreadPoolExecutor(workers) as pool:
-                for future in [pool.submit(run) for _ in range(count)]:
-                    future.result()
-            cells.append(count / (time.monotonic() - start) * 60)
-        print(f"{mode:<10} {cells[0]:>12.1f} {cells[1]:>12.1f}", flush=True)
+            for mode, run in runs_by_mode.items():
+                start = time.monotonic()
+                with ThreadPoolExecutor(workers) as pool:
+                    for future in [pool.submit(run) for _ in range(count)]:
+                        future.result()
+                cells[mode][workers].append(count / (time.monotonic() - start) * 60)
+    for mode, by_workers in cells.items():
+        one, two = (statistics.median(by_workers[w]) for w in (1, 2))
+        print(f"{mode:<10} {one:>12.1f} {two:>12.1f}", flush=True)
     close_pools()
 
 
@@ -156,6 +167,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--throughput", type=int, metavar="N", help="gradings per cell")
+    parser.add_argument("--rounds", type=int, default=1, help="cells per mode (throughput)")
     args = parser.parse_args()
     modes = [m for m in args.modes.split(",") if m]
     unknown = set(modes) - set(MODES)
@@ -163,7 +175,8 @@ def main() -> None:
         parser.error(f"unknown modes {sorted(unknown)}; choose from {', '.join(MODES)}")
     slugs = args.slugs or Catalogue().slugs()
     if args.throughput:
-        throughput(slugs[0], [m for m in modes if m != "direct"] or ["warm"], args.throughput)
+        modes = [m for m in modes if m != "direct"] or ["warm"]
+        throughput(slugs[0], modes, args.throughput, args.rounds)
     else:
         latency(slugs, modes, args.runs)
 
