@@ -100,13 +100,10 @@ class AdoptedRun(SandboxRun):
     def end(self, grace: float = 1.0) -> SandboxResult:
         """Let go of the borrowed descriptor; the program goes on running for its owner."""
         if not self.done:
+            # Detached first: the socket object then holds no descriptor, so a later close of
+            # the channel (a kill) neither shuts down the socket the owner shares nor reaches
+            # a number reused meanwhile.
             with contextlib.suppress(OSError):
-                os.close(self._socket_fd())
+                os.close(self._socket.detach_socket())
             self._finish(exit_code=None, signal=None, cpu_time=self._cpu)
         return self._result()
-
-    def _socket_fd(self) -> int:
-        """Detach the socket object from its descriptor (closing the object would be a
-        ``close`` too, but a later ``shutdown`` on a detached object cannot reach the owner's
-        socket): the descriptor to close."""
-        return self._socket.detach_socket()

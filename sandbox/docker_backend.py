@@ -23,7 +23,7 @@ from sandbox.base import SandboxRun, TrackingBackend, close_at_exit
 from sandbox.bootstrap import READY
 from sandbox.cgroup import read_cpu_counter
 from sandbox.channel import OutputBuffer, ReadyGate
-from sandbox.docker_adopted import container_cpu_file
+from sandbox.docker_adopted import CGROUP_ROOT, container_cpu_file
 from sandbox.docker_channel import AttachChannel, raw_socket
 from sandbox.docker_container import (
     SANDBOX_USER,
@@ -48,8 +48,6 @@ from sandbox.models import SandboxJob, SandboxResult, split_status
 from sandbox.reaper import reap
 
 __all__ = ["SANDBOX_USER", "DockerRun", "DockerSandbox", "host_config_options"]
-
-CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 
 def _sdk_client() -> Any:

@@ -300,8 +300,7 @@ class Server:
         """Carry out one request and build its response."""
         response: dict[str, Any]
         if request.get("op") == RESET and self.module is not None:
-            response = {"ok": self.reset(), "id": request.get("id")}
-            return response
+            return {"ok": self.reset(), "id": request.get("id")}
         try:
             operation, arguments = protocol.decode_request(request, self.decode)
             response = {"ok": self.encode(operation.handler(**arguments))}

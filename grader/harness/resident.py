@@ -20,6 +20,7 @@ import dataclasses
 import hashlib
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from grader.bridge.client import Subject
@@ -94,28 +95,28 @@ class Residents:
         self._lock = threading.Lock()
         self._closed = False
         self._backend: DockerSandbox | None = None
-        self._threads: list[threading.Thread] = []
+        self._threads: list[threading.Thread] = []  # boots and ends, for close to wait for
+        self._threads_lock = threading.Lock()
 
     def lend(self, exercise: Exercise, limits: SandboxLimits) -> Lease | None:
         """An idle resident of ``exercise``'s reference, now lent; ``None`` if there is none
         (one is booted for the next grading, room permitting)."""
         if self.capacity == 0:
             return None
-        key = _key(exercise, limits)
+        source = exercise.reference_path.read_bytes()
+        key = _key(exercise.module_name, source, limits)
         with self._lock:
             if self._closed:
                 return None
-            for resident in list(self._idle):
-                if resident.key == key:
-                    self._idle.remove(resident)
-                    if resident.fit(limits.cpu_seconds / 2):
-                        resident.uses += 1
-                        self._lent.add(id(resident))
-                        sock = resident.run.channel_socket()
-                        if sock is not None:
-                            return Lease(resident, sock.fileno())
-                    self._retire(resident)
-            self._make_room_locked(key, exercise, limits)
+            for resident in [r for r in self._idle if r.key == key]:
+                self._idle.remove(resident)
+                sock = resident.run.channel_socket()
+                if sock is not None and resident.fit(limits.cpu_seconds / 2):
+                    resident.uses += 1
+                    self._lent.add(id(resident))
+                    return Lease(resident, sock.fileno())
+                self._retire(resident)
+            self._make_room_locked(key, exercise.module_name, source, limits)
         return None
 
     def counts(self) -> tuple[int, int]:
@@ -143,6 +144,7 @@ class Residents:
         with self._lock:
             self._closed = True
             idle, self._idle = self._idle, []
+        with self._threads_lock:
             threads = list(self._threads)
         for resident in idle:
             resident.subject.close()
@@ -152,7 +154,9 @@ class Residents:
     def _count_locked(self) -> int:
         return len(self._idle) + len(self._lent) + sum(self._booting.values())
 
-    def _make_room_locked(self, key: str, exercise: Exercise, limits: SandboxLimits) -> None:
+    def _make_room_locked(
+        self, key: str, module: str, source: bytes, limits: SandboxLimits
+    ) -> None:
         """Boot a resident for ``key``, retiring an idle one of another exercise if full."""
         if self._count_locked() >= self.capacity:
             others = [r for r in self._idle if r.key != key]
@@ -161,26 +165,23 @@ class Residents:
             self._idle.remove(others[0])
             self._retire(others[0])
         self._booting[key] = self._booting.get(key, 0) + 1
-        thread = threading.Thread(
-            target=self._boot, args=(key, exercise, limits), name="resident-boot", daemon=True
-        )
-        self._threads = [t for t in self._threads if t.is_alive()] + [thread]
-        thread.start()
+        self._start(self._boot, (key, module, source, limits), "resident-boot")
 
-    def _boot(self, key: str, exercise: Exercise, limits: SandboxLimits) -> None:
+    def _boot(self, key: str, module: str, source: bytes, limits: SandboxLimits) -> None:
         """Start a resident (on a thread of its own) and make it idle."""
+        from sandbox.docker_backend import DockerRun
+
         resident: _Resident | None = None
         try:
             backend = self._docker()
-            source = exercise.reference_path.read_bytes()
-            job = subject_job(exercise.module_name, source, resident_limits(limits))
+            job = subject_job(module, source, resident_limits(limits))
             subject = Subject(lambda: backend.start(job), import_timeout=BOOT_SECONDS)
             subject.start()
             run = subject.run
-            if run is None or getattr(run, "channel_socket", lambda: None)() is None:
-                subject.close()  # an attach stream cannot be lent
+            if isinstance(run, DockerRun) and run.channel_socket() is not None:
+                resident = _Resident(key, subject, run, time.monotonic())
             else:
-                resident = _Resident(key, subject, run, time.monotonic())  # type: ignore[arg-type]
+                subject.close()  # an attach stream cannot be lent
         except (BridgeFailure, SandboxError, OSError):
             resident = None  # the gradings start their own reference, as without residents
         with self._lock:
@@ -210,13 +211,17 @@ class Residents:
 
     def _retire(self, resident: _Resident) -> None:
         """Remove a resident, on a thread of its own (a kill waits for the daemon)."""
-        thread = threading.Thread(target=resident.subject.close, name="resident-end", daemon=True)
-        with contextlib.suppress(RuntimeError):
+        self._start(resident.subject.close, (), "resident-end")
+
+    def _start(self, target: Callable[..., None], args: tuple[Any, ...], name: str) -> None:
+        """Run ``target`` on a thread that ``close`` waits for."""
+        thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+        with self._threads_lock:
+            self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+        with contextlib.suppress(RuntimeError):  # at interpreter exit: nothing to start
             thread.start()
-            self._threads.append(thread)
 
 
-def _key(exercise: Exercise, limits: SandboxLimits) -> str:
+def _key(module: str, source: bytes, limits: SandboxLimits) -> str:
     """What a resident serves: this reference source, as this module, under these limits."""
-    digest = hashlib.sha256(exercise.reference_path.read_bytes()).hexdigest()
-    return f"{exercise.module_name}:{digest}:{limits_key(limits)}"
+    return f"{module}:{hashlib.sha256(source).hexdigest()}:{limits_key(limits)}"

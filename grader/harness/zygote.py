@@ -4,9 +4,10 @@ of CPU per grading, measured: docs/performance.md).
 
 Started by :class:`grader.harness.forks.ForkServer` as ``python -m grader.harness.zygote FD``,
 with the harness children's environment; FD is its end of a ``SOCK_SEQPACKET`` socket pair.
-Requests, one JSON message each with two file descriptors (the child's stdin and its output):
-``{"id": n, "argv": ["-m", module, *args], "cwd": dir, "env": {...}}`` (the environment's
-interpreter settings, ``PYTHON*``, are the server's own: the same for every child).
+Requests, one JSON message each with the child's stdin and output as file descriptors, then
+those it keeps: ``{"id": n, "argv": ["-m", module, *args], "cwd": dir, "env": {...}, "keep":
+[numbers]}`` (the environment's interpreter settings, ``PYTHON*``, are the server's own: the
+same for every child; each kept descriptor gets the number the grader knows it by).
 Answers: ``{"ready": pid}`` once loaded, ``{"id": n, "pid": pid}`` once forked,
 ``{"id": n, "exit": code, "cpu": seconds}`` once reaped (``code`` as ``subprocess`` gives it:
 negative for a signal).
