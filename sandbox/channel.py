@@ -180,13 +180,22 @@ class SocketChannelBase(abc.ABC):
             try:
                 if timeout is None:
                     self._sock.sendall(data)
-                else:
-                    write_within(
-                        lambda view: self._sock.send(view, socket.MSG_DONTWAIT),
-                        self._sock.fileno(),
-                        data,
-                        timeout,
-                    )
+                    return
+                try:  # a frame usually fits the socket's buffer: one write, no wait
+                    sent = self._sock.send(data, socket.MSG_DONTWAIT)
+                except BlockingIOError:
+                    sent = 0
+                if sent < len(data):
+                    try:
+                        write_within(
+                            lambda view: self._sock.send(view, socket.MSG_DONTWAIT),
+                            self._sock.fileno(),
+                            data[sent:],
+                            timeout,
+                        )
+                    except SandboxTimeout as exc:
+                        exc.written = sent + (exc.written or 0)
+                        raise
             except SandboxTimeout:
                 raise
             except OSError as exc:

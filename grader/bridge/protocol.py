@@ -23,7 +23,9 @@ clocks the submission holds a copy of (a clock is an input, so its copy may live
 submission; nothing the harness asserts depends on that copy). A request may carry ``"quiet":
 true``: the submission's side then blocks at once when it waits for a frame, without polling
 first, until the next request (:mod:`grader.bridge.server_channel`; the harness asks for it
-where it reads the sandbox's CPU counter).
+where it reads the sandbox's CPU counter). A *hush*, ``{"hush": true}``, is a frame that asks
+only that, at once, and is never answered: the harness sends it before it reads the counter of
+a subject that may still be polling after its last answer.
 
 Adding a request operation is one entry here plus one proxy method on the harness side.
 """
@@ -157,6 +159,21 @@ def safe_text(fn: Callable[[Any], Any], obj: Any) -> str:
     return text[:TEXT_LIMIT] if type(text) is str else "<unprintable>"
 
 
+def _is_none(value: Any) -> bool:
+    return value is None
+
+
+def _measure(batch: str, fn: Any, args_list: Any, limit: int) -> None:
+    """Run a batch whose CPU time the harness measures (``kit.cost``), keeping its results
+    here: encoding them for the harness would be counted too, and nobody reads them."""
+    if batch == "call_each":
+        batches.call_each(fn, args_list)
+    elif batch == "collect_each":
+        batches.collect_each(fn, args_list, limit)
+    else:
+        raise wire.WireError(f"no measured batch {wire.text(batch, 50)!r}")
+
+
 def _stepped(call: list[Any]) -> batches.SteppedCall:
     if type(call) is not list or not call:
         raise wire.WireError("a stepped call needs [fn, args, kwargs]")
@@ -200,6 +217,9 @@ OPERATIONS: dict[str, Operation] = {
         ),
         Operation(
             "collect_each", (*_BATCH, ("limit", "count")), batches.collect_each, "a list", _is_list
+        ),
+        Operation(
+            "measure", (("batch", "text"), *_BATCH, ("limit", "count")), _measure, "None", _is_none
         ),
         Operation(
             "threads",

@@ -172,14 +172,12 @@ class Bridge:
 
     def cost(self, op: str, fn: Callable[..., Any], args_list: list[Any]) -> float:
         """CPU seconds the sandbox spent on one batch (``call_each`` or ``collect_each``),
-        read from outside it just before the request and just after the answer."""
-        fields: dict[str, Any] = {"fn": fn, "args_list": args_list}
-        if op == "collect_each":
-            fields["limit"] = 1_000_000
+        read from outside it just before the request and just after the answer. The batch's
+        results stay in the sandbox (``measure``), as direct mode drops them uncounted."""
         self.subject.ensure_running()
         self.subject.quiesce()
         before = self.subject.cpu_usage(settle=COST_SETTLE_SECONDS)
-        self.exchange(op, quiet=True, **fields)
+        self.exchange("measure", quiet=True, batch=op, fn=fn, args_list=args_list, limit=1_000_000)
         after = self.subject.cpu_usage(settle=COST_SETTLE_SECONDS)
         if before is None or after is None:
             raise SubjectDied("this sandbox cannot measure CPU time, so cost cannot be judged")

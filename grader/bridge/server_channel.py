@@ -16,6 +16,9 @@ import select
 from grader.bridge import wire
 from sandbox.polling import SPIN_SECONDS, Poller
 
+#: The most bytes one read takes off the channel.
+READ_SIZE = 1 << 16
+
 
 class Channel:
     """Whole frames over two raw file descriptors, polled for briefly before each blocking
@@ -25,6 +28,9 @@ class Channel:
         self.fd_in, self.fd_out = fd_in, fd_out
         self._spin = spin
         self.poller = Poller(spin)
+        #: What was read and not yet taken: whole frames and a part of one (a frame usually
+        #: comes in one read, so one system call per frame instead of two).
+        self._buffer = bytearray()
         # Reads never block (the poller needs that); on a socket channel both fds share one
         # open file, so writes handle EAGAIN too.
         os.set_blocking(fd_in, False)
@@ -33,31 +39,33 @@ class Channel:
         """Stop polling (a quiet request was read) or resume it (any other request)."""
         self.poller.seconds = 0.0 if on else self._spin
 
-    def _read_some(self, n: int) -> bytes:
-        """Up to ``n`` bytes: polled for, then waited for in ``select``."""
-        data = self.poller.poll(lambda: os.read(self.fd_in, n))
-        if data is not None:
-            return data
-        while True:
+    def _fill(self) -> None:
+        """Add what the harness sent to the buffer: polled for, then waited for in ``select``;
+        ``EOFError`` at the end of the stream."""
+        data = self.poller.poll(self._read)
+        while data is None:
             try:
-                return os.read(self.fd_in, n)
+                data = self._read()
             except BlockingIOError:
                 select.select([self.fd_in], [], [])
+        if not data:
+            raise EOFError
+        self._buffer += data
 
-    def _read_exact(self, n: int) -> bytes:
-        chunks, remaining = [], n
-        while remaining:
-            chunk = self._read_some(remaining)
-            if not chunk:
-                raise EOFError
-            chunks.append(chunk)
-            remaining -= len(chunk)
-        return b"".join(chunks)
+    def _read(self) -> bytes:
+        return os.read(self.fd_in, READ_SIZE)
 
     def receive(self) -> dict[str, object]:
         """The next message from the harness."""
-        length = wire.frame_length(self._read_exact(wire.HEADER_SIZE))
-        return wire.parse_from_harness(self._read_exact(length))
+        buffer = self._buffer
+        while len(buffer) < wire.HEADER_SIZE:
+            self._fill()
+        end = wire.HEADER_SIZE + wire.frame_length(bytes(buffer[: wire.HEADER_SIZE]))
+        while len(buffer) < end:
+            self._fill()
+        body = bytes(buffer[wire.HEADER_SIZE : end])
+        del buffer[:end]
+        return wire.parse_from_harness(body)
 
     def send(self, message: dict[str, object]) -> None:
         """Send one message to the harness."""

@@ -71,19 +71,23 @@ class Mailbox:
 
     def next_request(self) -> dict[str, Any]:
         """The next request; ``EOFError`` once the harness has closed the channel."""
-        return self._wait(lambda: self._requests.popleft() if self._requests else None)
+        return self._wait(self._requests.popleft, None)
 
     def reply_to(self, rid: int) -> dict[str, Any]:
         """The reply to reverse call ``rid``."""
-        return self._wait(lambda: self._replies.pop(rid, None))
+        return self._wait(lambda: self._replies.pop(rid), rid)
 
-    def _wait(self, take: Callable[[], dict[str, Any] | None]) -> dict[str, Any]:
+    def _wait(self, take: Callable[[], dict[str, Any]], rid: int | None) -> dict[str, Any]:
+        """The frame ``take`` finds queued (it raises ``LookupError`` while there is none), or
+        the one this thread reads itself if it is the awaited one: a request when ``rid`` is
+        ``None``, else the reply to ``rid``."""
         while True:
             with self._cond:
                 while True:
-                    got = take()
-                    if got is not None:
-                        return got
+                    try:
+                        return take()
+                    except LookupError:
+                        pass
                     if self._closed:
                         raise EOFError
                     if not self._reading:
@@ -96,22 +100,32 @@ class Mailbox:
                 message = None
             with self._cond:
                 self._reading = False
+                self._cond.notify_all()  # another thread may read the channel now
                 if message is None:
                     self._closed = True
-                else:
-                    self._file(message)
-                self._cond.notify_all()
+                elif self._file(message, rid):
+                    return message
 
-    def _file(self, message: dict[str, Any]) -> None:
-        """Apply the clock times a frame carries, then queue it for its reader."""
+    def _file(self, message: dict[str, Any], awaited: int | None) -> bool:
+        """Apply the clock times a frame carries; whether it is the awaited frame (a request
+        when ``awaited`` is ``None``, else the reply to ``awaited``), which is handed over at
+        once; any other is queued for its reader."""
         if "sync" in message:
             self._on_sync(message["sync"])
+        if message.get("hush") is True:
+            self._channel.quiet(True)
+            return False
         rid = message.get("rid")
         if type(rid) is int:
+            if rid == awaited:
+                return True
             self._replies[rid] = message
-        else:
-            self._channel.quiet(message.get("quiet") is True)
-            self._requests.append(message)
+            return False
+        self._channel.quiet(message.get("quiet") is True)
+        if awaited is None:
+            return True
+        self._requests.append(message)
+        return False
 
 
 class Server:

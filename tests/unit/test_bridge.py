@@ -252,6 +252,13 @@ def test_oversized_and_too_deep_results_fail_the_call_not_the_subject(bridge: Br
     assert sub.plain()[0] == 1
 
 
+def test_a_measured_batch_keeps_its_results_over_there(bridge: Bridge) -> None:
+    """``kit.cost`` times the calls, not the shipping of their results (which direct mode
+    does not count either): a batch whose results could not cross the bridge is measured."""
+    kit = kit_for(bridge)
+    assert kit.cost(module(bridge).huge, [()]) > 0.0
+
+
 def test_iteration_is_batched_and_complete(bridge: Bridge) -> None:
     requests_before = bridge.subject.requests
     assert list(module(bridge).many(2000)) == list(range(2000))

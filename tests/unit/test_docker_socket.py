@@ -198,6 +198,31 @@ def test_a_caller_that_reads_reads_the_socket_itself() -> None:
     channel.close()
 
 
+def test_a_send_cut_short_says_how_much_went_through_and_can_be_resumed() -> None:
+    """A program that stops reading: the send times out with the count written (its first
+    write, which usually takes a whole frame, included), and the rest arrives in order."""
+    host, program = socket.socketpair()
+    channel = DirectSocketChannel(host, OutputBuffer(1 << 20, lifetime=False), READY)
+    data = bytes(range(256)) * 8192  # 2 MiB: far more than a socket buffer holds
+    with pytest.raises(SandboxTimeout) as cut:
+        channel.send(data, timeout=0.05)
+    written = cut.value.written
+    assert written is not None and 0 < written < len(data)
+    received = bytearray()
+
+    def drain() -> None:
+        while len(received) < len(data):
+            received.extend(program.recv(1 << 16))
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    channel.send(data[written:], timeout=5)
+    reader.join(10)
+    assert bytes(received) == data
+    program.close()
+    channel.close()
+
+
 def test_a_caller_polls_briefly_before_it_waits(monkeypatch: pytest.MonkeyPatch) -> None:
     """An answer already there (or there within ``SPIN_SECONDS``) is read without going to
     sleep in ``select``; a later one is waited for there."""

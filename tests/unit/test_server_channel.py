@@ -16,7 +16,6 @@ from grader.bridge.proxy import BridgeSide, FollowingProxy
 from grader.bridge.server_channel import Channel
 from grader.bridge.subject_server import Mailbox
 from grader.testkit import Kit
-from sandbox import polling
 
 from .bridged import bridged
 
@@ -94,18 +93,57 @@ def test_a_measured_cost_sees_the_call_it_measures() -> None:
         assert 0.0 < statistics.median(costs) < 0.05, costs
 
 
-def test_the_harness_waits_out_the_subjects_polling_before_a_cost(
+def test_a_hush_stops_the_polling_at_once_until_the_next_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A cost is read with the subject at rest: the harness hushes a subject that polls
+    after its last answer instead of waiting the polling out (``Subject.quiesce``)."""
+    channel, harness = _channel_pair(spin=0.05)
+    mailbox = Mailbox(channel, lambda _sync: None)
+    reads: list[float] = []
+    real_read = os.read
+
+    def counted(fd: int, n: int) -> bytes:
+        reads.append(channel.poller.seconds)
+        return real_read(fd, n)
+
+    monkeypatch.setattr(server_channel.os, "read", counted)
+    harness.sendall(wire.frame_for_subject({"id": 1, "op": "call"}))
+    assert mailbox.next_request()["id"] == 1
+    assert channel.poller.seconds == 0.05
+    harness.sendall(wire.frame_for_subject({"hush": True}))
+    reads.clear()
+    threading.Timer(0.2, lambda: harness.sendall(wire.frame_for_subject({"id": 2, "op": "call"}))).start()
+    assert mailbox.next_request()["id"] == 2  # the hush is no request
+    # After the hush one look and then select: no polling for the rest of the 0.2 s.
+    assert len(reads) <= 6, len(reads)
+    assert channel.poller.seconds == 0.05
+    harness.close()
+
+
+def test_the_harness_hushes_only_a_subject_that_may_be_polling(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     source = b"def same(x):\n    return x\n"
     with bridged("tiny", source, 60) as bridge:
         subject = bridge.subject
+        kit: Any = Kit(BridgeSide([bridge]))
         module: Any = FollowingProxy(bridge)
+        sent: list[dict[str, Any]] = []
+        real_send = subject.send
+
+        def recorded(message: dict[str, Any]) -> None:
+            sent.append(message)
+            real_send(message)
+
+        monkeypatch.setattr(subject, "send", recorded)
+        module.same(1)  # an ordinary request: the subject polls after answering it
+        subject.quiesce()
+        subject.quiesce()
+        assert [m for m in sent if "hush" in m] == [{"hush": True}]
+        kit.cost(module.same, [(1,)] * 5)  # hushed already: the measured request is quiet
+        assert [m for m in sent if "hush" in m] == [{"hush": True}]
+        assert sent[-1].get("quiet") is True
         module.same(1)
-        started = time.monotonic()
-        subject.quiesce()  # right after a frame: waits for the polling to end
-        assert time.monotonic() - started >= polling.SPIN_SECONDS * 0.9
-        time.sleep(0.01)
-        started = time.monotonic()
-        subject.quiesce()  # long after it: no wait
-        assert time.monotonic() - started < 0.005
+        kit.cost(module.same, [(1,)] * 5)
+        assert [m for m in sent if "hush" in m] == [{"hush": True}] * 2
