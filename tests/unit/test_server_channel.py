@@ -52,11 +52,12 @@ def test_a_large_answer_goes_out_whole_although_the_socket_does_not_block() -> N
     assert wire.parse(bytes(data[wire.HEADER_SIZE :])) == big
 
 
-def test_a_quiet_request_stops_the_polling_until_the_next_request(
+def _counted_reads(
     monkeypatch: pytest.MonkeyPatch,
-) -> None:
+) -> tuple[Channel, socket.socket, Mailbox, list[float]]:
+    """A mailbox on a channel that polls for 0.05 s, and the polling time of each read it
+    makes from now on."""
     channel, harness = _channel_pair(spin=0.05)
-    mailbox = Mailbox(channel, lambda _sync: None)
     reads: list[float] = []
     real_read = os.read
 
@@ -65,6 +66,13 @@ def test_a_quiet_request_stops_the_polling_until_the_next_request(
         return real_read(fd, n)
 
     monkeypatch.setattr(server_channel.os, "read", counted)
+    return channel, harness, Mailbox(channel, lambda _sync: None), reads
+
+
+def test_a_quiet_request_stops_the_polling_until_the_next_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    channel, harness, mailbox, reads = _counted_reads(monkeypatch)
     harness.sendall(wire.frame_for_subject({"id": 1, "op": "call", "quiet": True}))
     assert mailbox.next_request()["id"] == 1
     assert channel.poller.seconds == 0.0
@@ -98,16 +106,7 @@ def test_a_hush_stops_the_polling_at_once_until_the_next_request(
 ) -> None:
     """A cost is read with the subject at rest: the harness hushes a subject that polls
     after its last answer instead of waiting the polling out (``Subject.quiesce``)."""
-    channel, harness = _channel_pair(spin=0.05)
-    mailbox = Mailbox(channel, lambda _sync: None)
-    reads: list[float] = []
-    real_read = os.read
-
-    def counted(fd: int, n: int) -> bytes:
-        reads.append(channel.poller.seconds)
-        return real_read(fd, n)
-
-    monkeypatch.setattr(server_channel.os, "read", counted)
+    channel, harness, mailbox, reads = _counted_reads(monkeypatch)
     harness.sendall(wire.frame_for_subject({"id": 1, "op": "call"}))
     assert mailbox.next_request()["id"] == 1
     assert channel.poller.seconds == 0.05
