@@ -45,6 +45,28 @@ def test_every_shipped_module_is_loaded_from_its_bytecode(tmp_path: Path) -> Non
         assert f"code object from '{tmp_path / bytecode_path(name)}'" in log, name
 
 
+def test_the_server_starts_without_modules_it_only_needs_for_types_or_rarely(
+    tmp_path: Path,
+) -> None:
+    """Every sandbox imports the server before the submission: ``typing`` (3 ms), ``contextlib``
+    and ``sysconfig`` (a millisecond each) stay out of that start, as ``dataclasses`` and
+    ``traceback`` do."""
+    write_tree(tmp_path, server_files())
+    code = (
+        f"import sys; sys.path[:0] = [{str(tmp_path)!r}]; import grader.bridge.subject_server; "
+        "print(sorted({'typing', 'contextlib', 'sysconfig', 'dataclasses', 'traceback'} "
+        "& set(sys.modules)))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", "-B", "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert done.stdout.strip() == "[]"
+
+
 def test_a_source_that_does_not_match_its_bytecode_is_compiled_afresh(tmp_path: Path) -> None:
     files = dict(server_files())
     files["grader/bridge/wire.py"] += b"\nEDITED_AFTER = True\n"
